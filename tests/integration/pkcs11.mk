@@ -1,0 +1,1 @@
+# pkcs11 integration tests
