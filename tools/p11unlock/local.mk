@@ -1,0 +1,1 @@
+# the p11unlock tool (issue 5)
