@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Shared by ./quickstart and .ci/run: make a fresh Debian 12 ready to build and test p11unlock.
+#   scripts/setup.sh deps    install the packages of scripts/packages.txt and the zh_TW.UTF-8 locale
+#   scripts/setup.sh build   autogen + configure + make in _build/ (warnings are errors)
+#   scripts/setup.sh vpcd    neutralise /etc/reader.conf.d/vpcd (see README: it opens a network reader)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "p11unlock setup: run this as root (sudo): it installs packages and runs a private pcscd" >&2
+		exit 1
+	fi
+}
+
+deps() {
+	need_root
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	# shellcheck disable=SC2046
+	apt-get install -y --no-install-recommends $(grep -v '^#' "$top/scripts/packages.txt")
+	if ! locale -a 2>/dev/null | grep -qi '^zh_TW.utf8$'; then
+		sed -i 's/^# *\(zh_TW.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+		grep -q '^zh_TW.UTF-8 UTF-8' /etc/locale.gen || echo 'zh_TW.UTF-8 UTF-8' >>/etc/locale.gen
+		locale-gen
+	fi
+	vpcd
+}
+
+# Installing vsmartcard-vpcd gives the system pcscd a virtual reader listening on TCP port
+# 35963 on all interfaces: anyone who can reach the port can offer it a card.  The tests run their
+# own pcscd in a private network namespace and do not need it, so the file is moved aside.
+vpcd() {
+	if [ -f /etc/reader.conf.d/vpcd ]; then
+		mv /etc/reader.conf.d/vpcd /etc/reader.conf.d/vpcd.disabled-by-p11unlock
+		echo "p11unlock setup: moved /etc/reader.conf.d/vpcd aside (network-reachable virtual reader)"
+	fi
+}
+
+build() {
+	cd "$top"
+	./autogen.sh
+	mkdir -p _build
+	cd _build
+	../configure --enable-werror --prefix=/usr/local --sysconfdir=/etc
+	make -j"$(nproc)"
+}
+
+case "${1:-}" in
+deps) deps ;;
+build) build ;;
+vpcd) need_root; vpcd ;;
+*) echo "usage: scripts/setup.sh deps|build|vpcd" >&2; exit 2 ;;
+esac
