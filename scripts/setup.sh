@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Shared by ./quickstart and .ci/run: make a fresh Debian 12 ready to build and test p11unlock.
-#   scripts/setup.sh deps    install the packages of scripts/packages.txt and the zh_TW.UTF-8 locale
+#   scripts/setup.sh deps    packages + locale + vpcd below
+#   scripts/setup.sh packages install the packages of scripts/packages.txt
+#   scripts/setup.sh locale  generate the zh_TW.UTF-8 locale (the tool's Chinese messages)
 #   scripts/setup.sh build   autogen + configure + make in _build/ (warnings are errors)
 #   scripts/setup.sh vpcd    neutralise /etc/reader.conf.d/vpcd (see README: it opens a network reader)
 set -euo pipefail
@@ -13,18 +15,21 @@ need_root() {
 	fi
 }
 
-deps() {
+packages() {
 	need_root
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
 	# shellcheck disable=SC2046
 	apt-get install -y --no-install-recommends $(grep -v '^#' "$top/scripts/packages.txt")
+}
+
+locale_zh_tw() {
+	need_root
 	if ! locale -a 2>/dev/null | grep -qi '^zh_TW.utf8$'; then
 		sed -i 's/^# *\(zh_TW.UTF-8 UTF-8\)/\1/' /etc/locale.gen
 		grep -q '^zh_TW.UTF-8 UTF-8' /etc/locale.gen || echo 'zh_TW.UTF-8 UTF-8' >>/etc/locale.gen
 		locale-gen
 	fi
-	vpcd
 }
 
 # Installing vsmartcard-vpcd gives the system pcscd a virtual reader listening on TCP port
@@ -47,8 +52,10 @@ build() {
 }
 
 case "${1:-}" in
-deps) deps ;;
+deps) packages; locale_zh_tw; vpcd ;;
+packages) packages ;;
+locale) locale_zh_tw ;;
 build) build ;;
 vpcd) need_root; vpcd ;;
-*) echo "usage: scripts/setup.sh deps|build|vpcd" >&2; exit 2 ;;
+*) echo "usage: scripts/setup.sh deps|packages|locale|vpcd|build" >&2; exit 2 ;;
 esac
