@@ -30,6 +30,8 @@ struct p11u_op {
 	CK_MECHANISM_TYPE mechanism;
 	enum p11u_keyref keyref;     /* sign / decrypt */
 	CK_ULONG modulus_bytes;      /* sign / decrypt */
+	CK_ULONG modulus_bits;       /* sign / decrypt (PSS encodes to modulus_bits - 1 bits) */
+	const EVP_MD *pss_md;        /* PSS: the message hash (from the mechanism or its parameters) */
 	const EVP_MD *pss_mgf1_md;   /* PSS / OAEP parameters */
 	CK_ULONG pss_salt_len;
 	const EVP_MD *oaep_md;
@@ -56,6 +58,13 @@ CK_RV p11u_op_digest_init(struct p11u_op *op, const CK_MECHANISM *mech);
 /* Multi-part input.  For CKM_RSA_PKCS / CKM_RSA_X_509 signing the data is buffered (up to the
  * modulus size); decryption is single-part only (CKR_FUNCTION_NOT_SUPPORTED, op ended). */
 CK_RV p11u_op_update(struct p11u_op *op, const uint8_t *data, CK_ULONG len);
+
+/* Single-part C_Sign / C_Digest: the whole input, then completion as below.  A size query or
+ * CKR_BUFFER_TOO_SMALL consumes no input, so the caller repeats the call with the same data. */
+CK_RV p11u_op_sign(struct p11u_op *op, struct p11u_card *card, const uint8_t *data, CK_ULONG len,
+                   CK_BYTE_PTR out, CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv);
+CK_RV p11u_op_digest(struct p11u_op *op, const uint8_t *data, CK_ULONG len, CK_BYTE_PTR out,
+                     CK_ULONG_PTR out_len);
 
 /* Completion.  Size query (out == NULL) or CKR_BUFFER_TOO_SMALL: *out_len set, operation stays
  * active.  Any other result ends the operation (p11u_op_release).  card_rv (may be NULL)
