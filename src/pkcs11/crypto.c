@@ -1,0 +1,609 @@
+#include "config.h"
+
+#include "pkcs11/crypto.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "pkcs11/errors.h"
+#include "pkcs11/mechanism.h"
+#include "pkcs11/rsa-padding.h"
+
+/* Key sizes this code handles (the bounds keep every size computation below positive). */
+#define MODULUS_BITS_MIN  512
+#define MODULUS_BITS_MAX  4096
+#define MODULUS_BYTES_MAX (MODULUS_BITS_MAX / 8)
+
+/* PKCS#1 v1.5 needs at least 11 bytes of padding around the data. */
+#define PKCS1_PADDING_MIN 11
+
+static const struct p11u_mechanism *op_mechanism(const struct p11u_op *op)
+{
+	return p11u_mechanism_find(op->mechanism);
+}
+
+/* Card results in the operation's terms: a length the card refuses is the input's fault. */
+static CK_RV ckr_from_card_op(enum p11u_card_rv rv, enum p11u_op_kind kind)
+{
+	if (rv == P11U_CARD_E_DATA_LEN)
+		return kind == P11U_OP_DECRYPT ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;
+	return p11u_ckr_from_card(rv);
+}
+
+/* Size query (out == NULL) or a buffer too small: answers through *out_len and *rv, and the
+ * operation stays active.  Returns false when the output fits. */
+static bool output_size_answered(CK_ULONG needed, CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_RV *rv)
+{
+	if (out != NULL && *out_len >= needed)
+		return false;
+	*rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
+	*out_len = needed;
+	return true;
+}
+
+/* ---- operation set-up ---- */
+
+static bool key_allows(const struct p11u_object *key, CK_ATTRIBUTE_TYPE usage)
+{
+	CK_BBOOL value = CK_FALSE;
+	CK_ATTRIBUTE attr = {usage, &value, sizeof(value)};
+
+	return p11u_object_get_attributes(key, &attr, 1, NULL) == CKR_OK &&
+	       attr.ulValueLen == sizeof(value) && value == CK_TRUE;
+}
+
+/* The key checks of C_SignInit (usage CKA_SIGN) and C_DecryptInit (CKA_DECRYPT). */
+static CK_RV check_private_key(const struct p11u_object *key, CK_ATTRIBUTE_TYPE usage)
+{
+	if (key->class == CKO_PUBLIC_KEY)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	if (key->class != CKO_PRIVATE_KEY)
+		return CKR_KEY_HANDLE_INVALID;
+	if (!key_allows(key, usage))
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	if (key->modulus_bits < MODULUS_BITS_MIN || key->modulus_bits > MODULUS_BITS_MAX)
+		return CKR_KEY_SIZE_RANGE;
+	return CKR_OK;
+}
+
+static void op_start(struct p11u_op *op, enum p11u_op_kind kind, CK_MECHANISM_TYPE mechanism,
+                     const struct p11u_object *key)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->mechanism = mechanism;
+	if (key != NULL) {
+		op->keyref = key->keyref;
+		op->modulus_bits = key->modulus_bits;
+		op->modulus_bytes = (key->modulus_bits + 7) / 8;
+	}
+}
+
+static CK_RV op_start_hash(struct p11u_op *op, const EVP_MD *md)
+{
+	op->md_ctx = EVP_MD_CTX_new();
+	if (op->md_ctx == NULL)
+		return CKR_HOST_MEMORY;
+	if (!EVP_DigestInit_ex(op->md_ctx, md, NULL))
+		return CKR_GENERAL_ERROR;
+	return CKR_OK;
+}
+
+/* Room for input buffered until the final call (never more than the modulus size). */
+static CK_RV op_start_buffer(struct p11u_op *op)
+{
+	op->buffer = malloc(op->modulus_bytes);
+	return op->buffer != NULL ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+static CK_RV op_set_pss(struct p11u_op *op, const CK_MECHANISM *mech,
+                        const struct p11u_mechanism *m)
+{
+	const CK_RSA_PKCS_PSS_PARAMS *params = mech->pParameter;
+	const struct p11u_hash *hash, *mgf;
+	size_t hash_len, em_len;
+
+	if (params == NULL || mech->ulParameterLen != sizeof(*params))
+		return CKR_MECHANISM_PARAM_INVALID;
+	hash = p11u_hash_by_digest(params->hashAlg);
+	mgf = p11u_hash_by_mgf(params->mgf);
+	if (hash == NULL || mgf == NULL || (m->hash != 0 && params->hashAlg != m->hash))
+		return CKR_MECHANISM_PARAM_INVALID;
+	/* EMSA-PSS: emLen = ceil((modBits - 1) / 8) must hold hash, salt and two more bytes. */
+	hash_len = (size_t)EVP_MD_get_size(hash->md());
+	em_len = (op->modulus_bits - 1 + 7) / 8;
+	if (em_len < hash_len + 2 || params->sLen > em_len - hash_len - 2)
+		return CKR_MECHANISM_PARAM_INVALID;
+	op->pss_md = hash->md();
+	op->pss_mgf1_md = mgf->md();
+	op->pss_salt_len = params->sLen;
+	return CKR_OK;
+}
+
+static CK_RV op_set_oaep(struct p11u_op *op, const CK_MECHANISM *mech)
+{
+	const CK_RSA_PKCS_OAEP_PARAMS *params = mech->pParameter;
+	const struct p11u_hash *hash, *mgf;
+	size_t hash_len;
+
+	if (params == NULL || mech->ulParameterLen != sizeof(*params))
+		return CKR_MECHANISM_PARAM_INVALID;
+	hash = p11u_hash_by_digest(params->hashAlg);
+	mgf = p11u_hash_by_mgf(params->mgf);
+	if (hash == NULL || mgf == NULL)
+		return CKR_MECHANISM_PARAM_INVALID;
+	/* CKZ_DATA_SPECIFIED is the only source; some callers leave it 0 for an empty label. */
+	if (params->source != CKZ_DATA_SPECIFIED &&
+	    !(params->source == 0 && params->ulSourceDataLen == 0))
+		return CKR_MECHANISM_PARAM_INVALID;
+	if ((params->pSourceData == NULL && params->ulSourceDataLen > 0) ||
+	    params->ulSourceDataLen > INT_MAX)
+		return CKR_MECHANISM_PARAM_INVALID;
+	hash_len = (size_t)EVP_MD_get_size(hash->md());
+	if (op->modulus_bytes < 2 * hash_len + 2)
+		return CKR_MECHANISM_PARAM_INVALID;
+
+	op->oaep_md = hash->md();
+	op->pss_mgf1_md = mgf->md();
+	if (params->ulSourceDataLen > 0) {
+		op->oaep_label = malloc(params->ulSourceDataLen);
+		if (op->oaep_label == NULL)
+			return CKR_HOST_MEMORY;
+		memcpy(op->oaep_label, params->pSourceData, params->ulSourceDataLen);
+		op->oaep_label_len = params->ulSourceDataLen;
+	}
+	return CKR_OK;
+}
+
+CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const struct p11u_object *key)
+{
+	const struct p11u_mechanism *m;
+	CK_RV rv;
+
+	if (op == NULL || mech == NULL || key == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (op->kind != P11U_OP_NONE)
+		return CKR_OPERATION_ACTIVE;
+	m = p11u_mechanism_find(mech->mechanism);
+	if (m == NULL || !(m->flags & CKF_SIGN))
+		return CKR_MECHANISM_INVALID;
+	rv = check_private_key(key, CKA_SIGN);
+	if (rv != CKR_OK)
+		return rv;
+
+	op_start(op, P11U_OP_SIGN, m->type, key);
+	switch (m->kind) {
+	case P11U_MECH_RSA_PKCS:
+	case P11U_MECH_RSA_X_509:
+		rv = op_start_buffer(op);
+		break;
+	case P11U_MECH_HASH_RSA_PKCS:
+		rv = op_start_hash(op, p11u_hash_by_digest(m->hash)->md());
+		break;
+	case P11U_MECH_RSA_PSS:
+		rv = op_set_pss(op, mech, m);
+		if (rv == CKR_OK)
+			rv = op_start_buffer(op);
+		break;
+	case P11U_MECH_HASH_RSA_PSS:
+		rv = op_set_pss(op, mech, m);
+		if (rv == CKR_OK)
+			rv = op_start_hash(op, op->pss_md);
+		break;
+	default:
+		rv = CKR_MECHANISM_INVALID;
+		break;
+	}
+	if (rv != CKR_OK)
+		p11u_op_release(op);
+	return rv;
+}
+
+CK_RV p11u_op_decrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                           const struct p11u_object *key)
+{
+	const struct p11u_mechanism *m;
+	CK_RV rv;
+
+	if (op == NULL || mech == NULL || key == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (op->kind != P11U_OP_NONE)
+		return CKR_OPERATION_ACTIVE;
+	m = p11u_mechanism_find(mech->mechanism);
+	if (m == NULL || !(m->flags & CKF_DECRYPT))
+		return CKR_MECHANISM_INVALID;
+	rv = check_private_key(key, CKA_DECRYPT);
+	if (rv != CKR_OK)
+		return rv;
+
+	op_start(op, P11U_OP_DECRYPT, m->type, key);
+	if (m->kind == P11U_MECH_RSA_OAEP)
+		rv = op_set_oaep(op, mech);
+	if (rv != CKR_OK)
+		p11u_op_release(op);
+	return rv;
+}
+
+CK_RV p11u_op_digest_init(struct p11u_op *op, const CK_MECHANISM *mech)
+{
+	const struct p11u_mechanism *m;
+	CK_RV rv;
+
+	if (op == NULL || mech == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (op->kind != P11U_OP_NONE)
+		return CKR_OPERATION_ACTIVE;
+	m = p11u_mechanism_find(mech->mechanism);
+	if (m == NULL || m->kind != P11U_MECH_DIGEST)
+		return CKR_MECHANISM_INVALID;
+
+	op_start(op, P11U_OP_DIGEST, m->type, NULL);
+	rv = op_start_hash(op, p11u_hash_by_digest(m->hash)->md());
+	if (rv != CKR_OK)
+		p11u_op_release(op);
+	return rv;
+}
+
+/* ---- input ---- */
+
+/* How much raw input a buffering mechanism takes. */
+static size_t op_input_max(const struct p11u_op *op)
+{
+	switch (op_mechanism(op)->kind) {
+	case P11U_MECH_RSA_PKCS:
+		return op->modulus_bytes - PKCS1_PADDING_MIN;
+	case P11U_MECH_RSA_PSS:
+		return (size_t)EVP_MD_get_size(op->pss_md);
+	default:
+		return op->modulus_bytes;
+	}
+}
+
+static CK_RV op_feed(struct p11u_op *op, const uint8_t *data, CK_ULONG len)
+{
+	if (data == NULL && len > 0)
+		return CKR_ARGUMENTS_BAD;
+	if (op->md_ctx != NULL)
+		return EVP_DigestUpdate(op->md_ctx, data, len) ? CKR_OK : CKR_GENERAL_ERROR;
+	if (len > op_input_max(op) - op->buffer_len)
+		return CKR_DATA_LEN_RANGE;
+	if (len > 0) {
+		memcpy(op->buffer + op->buffer_len, data, len);
+		op->buffer_len += len;
+	}
+	return CKR_OK;
+}
+
+CK_RV p11u_op_update(struct p11u_op *op, const uint8_t *data, CK_ULONG len)
+{
+	CK_RV rv;
+
+	if (op == NULL || op->kind == P11U_OP_NONE)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (op->kind == P11U_OP_DECRYPT) {
+		p11u_op_release(op);
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	}
+	op->multi_part = true;
+	rv = op_feed(op, data, len);
+	if (rv != CKR_OK)
+		p11u_op_release(op);
+	return rv;
+}
+
+/* ---- signing ---- */
+
+/* The DER DigestInfo of RFC 8017 section 9.2.  OpenSSL's X509_SIG is exactly that ASN.1
+ * type (an AlgorithmIdentifier and an OCTET STRING), so the encoding comes from OpenSSL's
+ * DER encoder and the hash's OID table rather than from hand-kept byte prefixes. */
+static CK_RV digest_info_encode(const EVP_MD *md, const uint8_t *hash, unsigned int hash_len,
+                                uint8_t *out, size_t out_size, size_t *out_len)
+{
+	X509_SIG *sig = X509_SIG_new();
+	X509_ALGOR *alg;
+	ASN1_OCTET_STRING *digest;
+	unsigned char *der = NULL;
+	int len = -1;
+	CK_RV rv = CKR_OK;
+
+	if (sig != NULL) {
+		X509_SIG_getm(sig, &alg, &digest);
+		if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL) &&
+		    ASN1_OCTET_STRING_set(digest, hash, (int)hash_len))
+			len = i2d_X509_SIG(sig, &der);
+	}
+	if (len <= 0)
+		rv = CKR_HOST_MEMORY;
+	else if ((size_t)len > out_size)
+		rv = CKR_KEY_SIZE_RANGE; /* the modulus is too small for this hash */
+	else
+		memcpy(out, der, (size_t)len);
+	*out_len = len > 0 ? (size_t)len : 0;
+	OPENSSL_free(der);
+	X509_SIG_free(sig);
+	return rv;
+}
+
+static CK_RV pss_encode(const struct p11u_op *op, const uint8_t *mhash, size_t mhash_len,
+                        uint8_t *block, size_t *block_len)
+{
+	if (mhash_len != (size_t)EVP_MD_get_size(op->pss_md))
+		return CKR_DATA_LEN_RANGE;
+	if (!p11u_pss_encode(block, op->modulus_bytes, op->modulus_bits, mhash, op->pss_md,
+	                     op->pss_mgf1_md, op->pss_salt_len))
+		return CKR_GENERAL_ERROR;
+	*block_len = op->modulus_bytes;
+	return CKR_OK;
+}
+
+/* What the card signs, and how: block holds MODULUS_BYTES_MAX bytes. */
+static CK_RV sign_input(struct p11u_op *op, uint8_t *block, size_t *block_len,
+                        enum p11u_rsa_alg *alg)
+{
+	const struct p11u_mechanism *m = op_mechanism(op);
+	uint8_t hash[EVP_MAX_MD_SIZE];
+	unsigned int hash_len = 0;
+
+	if (op->md_ctx != NULL && !EVP_DigestFinal_ex(op->md_ctx, hash, &hash_len))
+		return CKR_GENERAL_ERROR;
+
+	switch (m->kind) {
+	case P11U_MECH_RSA_PKCS:
+		/* op_feed kept the input within modulus_bytes - 11 */
+		memcpy(block, op->buffer, op->buffer_len);
+		*block_len = op->buffer_len;
+		*alg = P11U_RSA_PKCS1;
+		return CKR_OK;
+	case P11U_MECH_RSA_X_509:
+		/* raw RSA takes a block of the modulus size: the input, zero-padded on the left */
+		memset(block, 0, op->modulus_bytes - op->buffer_len);
+		memcpy(block + op->modulus_bytes - op->buffer_len, op->buffer, op->buffer_len);
+		*block_len = op->modulus_bytes;
+		*alg = P11U_RSA_RAW;
+		return CKR_OK;
+	case P11U_MECH_HASH_RSA_PKCS:
+		*alg = P11U_RSA_PKCS1;
+		return digest_info_encode(EVP_MD_CTX_get0_md(op->md_ctx), hash, hash_len, block,
+		                          op->modulus_bytes - PKCS1_PADDING_MIN, block_len);
+	case P11U_MECH_RSA_PSS:
+		*alg = P11U_RSA_RAW;
+		return pss_encode(op, op->buffer, op->buffer_len, block, block_len);
+	case P11U_MECH_HASH_RSA_PSS:
+		*alg = P11U_RSA_RAW;
+		return pss_encode(op, hash, hash_len, block, block_len);
+	default:
+		return CKR_MECHANISM_INVALID;
+	}
+}
+
+/* The card's signature, as exactly modulus_bytes bytes (RFC 8017 I2OSP). */
+static CK_RV card_sign(struct p11u_op *op, struct p11u_card *card, enum p11u_rsa_alg alg,
+                       const uint8_t *block, size_t block_len, CK_BYTE_PTR out,
+                       CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
+{
+	uint8_t sig[MODULUS_BYTES_MAX];
+	size_t sig_len = sizeof(sig);
+	enum p11u_card_rv crv;
+
+	crv = p11u_card_sign(card, op->keyref, alg, block, block_len, sig, &sig_len);
+	if (card_rv != NULL)
+		*card_rv = crv;
+	if (crv != P11U_CARD_OK)
+		return ckr_from_card_op(crv, P11U_OP_SIGN);
+	if (sig_len == 0 || sig_len > op->modulus_bytes)
+		return CKR_DEVICE_ERROR;
+	memset(out, 0, op->modulus_bytes - sig_len);
+	memcpy(out + op->modulus_bytes - sig_len, sig, sig_len);
+	*out_len = op->modulus_bytes;
+	return CKR_OK;
+}
+
+CK_RV p11u_op_sign_final(struct p11u_op *op, struct p11u_card *card, CK_BYTE_PTR out,
+                         CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
+{
+	uint8_t block[MODULUS_BYTES_MAX];
+	size_t block_len = 0;
+	enum p11u_rsa_alg alg = P11U_RSA_RAW;
+	CK_RV rv;
+
+	if (card_rv != NULL)
+		*card_rv = P11U_CARD_OK;
+	if (op == NULL || op->kind != P11U_OP_SIGN)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (out_len == NULL || card == NULL) {
+		p11u_op_release(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (output_size_answered(op->modulus_bytes, out, out_len, &rv))
+		return rv;
+
+	rv = sign_input(op, block, &block_len, &alg);
+	if (rv == CKR_OK)
+		rv = card_sign(op, card, alg, block, block_len, out, out_len, card_rv);
+	OPENSSL_cleanse(block, sizeof(block));
+	p11u_op_release(op);
+	return rv;
+}
+
+CK_RV p11u_op_sign(struct p11u_op *op, struct p11u_card *card, const uint8_t *data, CK_ULONG len,
+                   CK_BYTE_PTR out, CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
+{
+	CK_RV rv;
+
+	if (card_rv != NULL)
+		*card_rv = P11U_CARD_OK;
+	if (op == NULL || op->kind != P11U_OP_SIGN)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (out_len == NULL) {
+		p11u_op_release(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (output_size_answered(op->modulus_bytes, out, out_len, &rv))
+		return rv;
+	rv = op_feed(op, data, len);
+	if (rv != CKR_OK) {
+		p11u_op_release(op);
+		return rv;
+	}
+	return p11u_op_sign_final(op, card, out, out_len, card_rv);
+}
+
+/* ---- decryption ---- */
+
+/* The largest plaintext the mechanism can produce (the answer to a size query). */
+static size_t decrypt_output_max(const struct p11u_op *op)
+{
+	switch (op_mechanism(op)->kind) {
+	case P11U_MECH_RSA_PKCS:
+		return op->modulus_bytes - PKCS1_PADDING_MIN;
+	case P11U_MECH_RSA_OAEP:
+		return op->modulus_bytes - 2 * (size_t)EVP_MD_get_size(op->oaep_md) - 2;
+	default:
+		return op->modulus_bytes;
+	}
+}
+
+/* The card deciphers (PKCS#1 v1.5 on the card, or raw with OAEP decoding here) into plain,
+ * which holds MODULUS_BYTES_MAX bytes; the caller wipes it. */
+static CK_RV card_decrypt(struct p11u_op *op, struct p11u_card *card, const uint8_t *in,
+                          uint8_t *plain, size_t *plain_len, enum p11u_card_rv *card_rv)
+{
+	const enum p11u_mech_kind kind = op_mechanism(op)->kind;
+	const enum p11u_rsa_alg alg = kind == P11U_MECH_RSA_PKCS ? P11U_RSA_PKCS1 : P11U_RSA_RAW;
+	uint8_t block[MODULUS_BYTES_MAX];
+	size_t block_len = sizeof(block);
+	enum p11u_card_rv crv;
+	CK_RV rv = CKR_OK;
+	int len;
+
+	crv = p11u_card_decipher(card, op->keyref, alg, in, op->modulus_bytes, block, &block_len);
+	if (card_rv != NULL)
+		*card_rv = crv;
+	if (crv != P11U_CARD_OK)
+		rv = ckr_from_card_op(crv, P11U_OP_DECRYPT);
+	else if (alg == P11U_RSA_PKCS1 && block_len > decrypt_output_max(op))
+		rv = CKR_DEVICE_ERROR;
+	else if (alg == P11U_RSA_RAW && block_len > op->modulus_bytes)
+		rv = CKR_DEVICE_ERROR;
+
+	if (rv == CKR_OK && alg == P11U_RSA_PKCS1) {
+		memcpy(plain, block, block_len);
+		*plain_len = block_len;
+	} else if (rv == CKR_OK) {
+		/* the raw result as a block of the modulus size */
+		memmove(block + op->modulus_bytes - block_len, block, block_len);
+		memset(block, 0, op->modulus_bytes - block_len);
+		if (kind == P11U_MECH_RSA_X_509) {
+			memcpy(plain, block, op->modulus_bytes);
+			*plain_len = op->modulus_bytes;
+		} else {
+			len = p11u_oaep_decode(plain, MODULUS_BYTES_MAX, block, op->modulus_bytes,
+			                       op->oaep_label, op->oaep_label_len, op->oaep_md,
+			                       op->pss_mgf1_md);
+			if (len < 0)
+				rv = CKR_ENCRYPTED_DATA_INVALID;
+			else
+				*plain_len = (size_t)len;
+		}
+	}
+	OPENSSL_cleanse(block, sizeof(block));
+	return rv;
+}
+
+CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const uint8_t *in,
+                            CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
+                            enum p11u_card_rv *card_rv)
+{
+	uint8_t plain[MODULUS_BYTES_MAX];
+	size_t plain_len = 0;
+	CK_RV rv;
+
+	if (card_rv != NULL)
+		*card_rv = P11U_CARD_OK;
+	if (op == NULL || op->kind != P11U_OP_DECRYPT)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (out_len == NULL || in == NULL || card == NULL) {
+		p11u_op_release(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (in_len != op->modulus_bytes) {
+		p11u_op_release(op);
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	}
+	/* The exact length is known only after deciphering: a size query gets the largest. */
+	if (out == NULL) {
+		*out_len = decrypt_output_max(op);
+		return CKR_OK;
+	}
+
+	rv = card_decrypt(op, card, in, plain, &plain_len, card_rv);
+	if (rv == CKR_OK && !output_size_answered(plain_len, out, out_len, &rv)) {
+		memcpy(out, plain, plain_len);
+		*out_len = plain_len;
+	}
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (rv != CKR_BUFFER_TOO_SMALL)
+		p11u_op_release(op);
+	return rv;
+}
+
+/* ---- digests ---- */
+
+CK_RV p11u_op_digest_final(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	unsigned int len = 0;
+	CK_RV rv;
+
+	if (op == NULL || op->kind != P11U_OP_DIGEST)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (out_len == NULL) {
+		p11u_op_release(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (output_size_answered((CK_ULONG)EVP_MD_CTX_get_size(op->md_ctx), out, out_len, &rv))
+		return rv;
+	rv = EVP_DigestFinal_ex(op->md_ctx, out, &len) ? CKR_OK : CKR_GENERAL_ERROR;
+	if (rv == CKR_OK)
+		*out_len = len;
+	p11u_op_release(op);
+	return rv;
+}
+
+CK_RV p11u_op_digest(struct p11u_op *op, const uint8_t *data, CK_ULONG len, CK_BYTE_PTR out,
+                     CK_ULONG_PTR out_len)
+{
+	CK_RV rv;
+
+	if (op == NULL || op->kind != P11U_OP_DIGEST)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (out_len == NULL) {
+		p11u_op_release(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (output_size_answered((CK_ULONG)EVP_MD_CTX_get_size(op->md_ctx), out, out_len, &rv))
+		return rv;
+	rv = op_feed(op, data, len);
+	if (rv != CKR_OK) {
+		p11u_op_release(op);
+		return rv;
+	}
+	return p11u_op_digest_final(op, out, out_len);
+}
+
+void p11u_op_release(struct p11u_op *op)
+{
+	if (op == NULL)
+		return;
+	EVP_MD_CTX_free(op->md_ctx);
+	if (op->buffer != NULL) {
+		OPENSSL_cleanse(op->buffer, op->buffer_len);
+		free(op->buffer);
+	}
+	free(op->oaep_label);
+	memset(op, 0, sizeof(*op));
+}
