@@ -1,0 +1,122 @@
+/* Inside the card layer: the card object, the operations table of a card
+ * variant, the APDU exchange and the status-word mapping.  Not for the
+ * PKCS#11 front (it includes card/card.h only). */
+#ifndef P11U_CARD_INT_H
+#define P11U_CARD_INT_H
+
+#include "card/card.h"
+#include "card/profile.h"
+
+/* Largest RSA modulus the card layer handles (bytes). */
+#define P11U_MODULUS_MAX 512
+
+/* What a command is, for the status-word table (a 6700 means "secret format" after
+ * VERIFY but "input length" after PSO). */
+enum p11u_cmd_kind {
+	P11U_CMD_FILE = 1 << 0,   /* SELECT, READ BINARY */
+	P11U_CMD_SECRET = 1 << 1, /* VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER */
+	P11U_CMD_KEY = 1 << 2,    /* MSE SET, PSO */
+	P11U_CMD_OTHER = 1 << 3,  /* GET CHALLENGE */
+};
+
+/* One command APDU, before encoding. */
+struct p11u_apdu {
+	uint8_t cla, ins, p1, p2;
+	const uint8_t *data; /* up to P11U_APDU_CHAIN_MAX bytes; over 255 is chained */
+	size_t data_len;
+	size_t le;            /* 0 = no Le (no data expected), else 1..256 */
+	bool secret_response; /* response data is plaintext: the trace shows lengths only */
+};
+
+/* A card variant: the commands it gets.  Security operations are NULL for a card kind that
+ * must not receive them (p11u_card_*() then answer P11U_CARD_E_NOT_SUPPORTED, no I/O). */
+struct p11u_card_ops {
+	const char *name;
+	enum p11u_card_kind kind;
+	/* Read path: card number and certificate store into card->info. */
+	enum p11u_card_rv (*read_public)(struct p11u_card *card);
+	enum p11u_card_rv (*secret_state)(struct p11u_card *card, enum p11u_secret which,
+	                                  struct p11u_secret_state *state);
+	enum p11u_card_rv (*verify)(struct p11u_card *card, enum p11u_secret which,
+	                            const uint8_t *secret, size_t len, int *tries_left);
+	enum p11u_card_rv (*change_pin)(struct p11u_card *card, const uint8_t *old_pin,
+	                                size_t old_len, const uint8_t *new_pin, size_t new_len,
+	                                int *tries_left);
+	enum p11u_card_rv (*reset_pin)(struct p11u_card *card, const uint8_t *user_code,
+	                               size_t uc_len, const uint8_t *new_pin, size_t new_len,
+	                               int *tries_left);
+	/* in/in_len are already checked against the key (p11u_card_key_check). */
+	enum p11u_card_rv (*sign)(struct p11u_card *card, enum p11u_keyref key,
+	                          enum p11u_rsa_alg alg, const uint8_t *in, size_t in_len,
+	                          uint8_t *out, size_t *out_len);
+	enum p11u_card_rv (*decipher)(struct p11u_card *card, enum p11u_keyref key,
+	                              enum p11u_rsa_alg alg, const uint8_t *in, size_t in_len,
+	                              uint8_t *out, size_t *out_len);
+	enum p11u_card_rv (*random)(struct p11u_card *card, uint8_t *out, size_t len);
+};
+
+/* The public RSA key that goes with a key reference, from its certificate. */
+struct p11u_card_key {
+	size_t size; /* modulus bytes; 0 = no usable certificate */
+	uint8_t modulus[P11U_MODULUS_MAX];
+};
+
+struct p11u_card {
+	const struct p11u_transport *transport;
+	const struct p11u_card_ops *ops;
+	struct p11u_card_info info;
+	struct p11u_card_key keys[2]; /* [0] key reference 0x01, [1] key reference 0x02 */
+	unsigned tx_depth;            /* p11u_card_begin() nesting */
+};
+
+/* apdu.c */
+enum p11u_card_rv p11u_card_rv_from_io(enum p11u_io_rv io);
+/* Sends one command (chaining, GET RESPONSE after 61xx, resend after 6Cxx) and collects the
+ * response data into resp (at most resp_cap bytes; more is P11U_CARD_E_BAD_RESPONSE).
+ * P11U_CARD_OK means a final status word arrived (*sw): map it with p11u_sw_to_rv(). */
+enum p11u_card_rv p11u_apdu_exchange(struct p11u_card *card, const struct p11u_apdu *apdu,
+                                     uint8_t *resp, size_t resp_cap, size_t *resp_len,
+                                     uint16_t *sw);
+/* The one status-word table.  63Cx sets *tries_left (may be NULL) to x; 6983 sets 0. */
+enum p11u_card_rv p11u_sw_to_rv(uint16_t sw, enum p11u_cmd_kind kind, int *tries_left);
+
+/* files.c: the read path (both card kinds). */
+enum p11u_card_rv p11u_files_read_card_type(struct p11u_card *card,
+                                            char type[P11U_CARD_TYPE_LEN + 1]);
+enum p11u_card_rv p11u_files_read_public(struct p11u_card *card);
+
+/* profile.c */
+const struct p11u_card_ops *p11u_profile_identify(const uint8_t *atr, size_t atr_len,
+                                                  const char *card_type);
+
+/* secret.c: PIN commands of the test card. */
+enum p11u_card_rv p11u_test_secret_state(struct p11u_card *card, enum p11u_secret which,
+                                         struct p11u_secret_state *state);
+enum p11u_card_rv p11u_test_verify(struct p11u_card *card, enum p11u_secret which,
+                                   const uint8_t *secret, size_t len, int *tries_left);
+enum p11u_card_rv p11u_test_change_pin(struct p11u_card *card, const uint8_t *old_pin,
+                                       size_t old_len, const uint8_t *new_pin, size_t new_len,
+                                       int *tries_left);
+enum p11u_card_rv p11u_test_reset_pin(struct p11u_card *card, const uint8_t *user_code,
+                                      size_t uc_len, const uint8_t *new_pin, size_t new_len,
+                                      int *tries_left);
+
+/* keyops.c: key commands of the test card. */
+enum p11u_card_rv p11u_test_sign(struct p11u_card *card, enum p11u_keyref key,
+                                 enum p11u_rsa_alg alg, const uint8_t *in, size_t in_len,
+                                 uint8_t *out, size_t *out_len);
+enum p11u_card_rv p11u_test_decipher(struct p11u_card *card, enum p11u_keyref key,
+                                     enum p11u_rsa_alg alg, const uint8_t *in, size_t in_len,
+                                     uint8_t *out, size_t *out_len);
+enum p11u_card_rv p11u_test_random(struct p11u_card *card, uint8_t *out, size_t len);
+
+/* keys.c: public keys from the certificates, and input checks against them. */
+enum p11u_card_rv p11u_keys_load(struct p11u_card *card);
+/* NULL for an unknown key reference or one without a usable RSA certificate. */
+const struct p11u_card_key *p11u_card_key(const struct p11u_card *card, enum p11u_keyref key);
+/* P11U_CARD_E_DATA_LEN unless in fits the key: a DigestInfo short enough for PKCS#1 padding
+ * (sign, P11U_RSA_PKCS1), else a block of exactly the modulus size, below the modulus. */
+enum p11u_card_rv p11u_keys_check_input(const struct p11u_card_key *key, bool sign,
+                                        enum p11u_rsa_alg alg, const uint8_t *in, size_t in_len);
+
+#endif

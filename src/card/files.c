@@ -1,0 +1,238 @@
+/* The read path, common to every card kind: SELECT by file ID, READ BINARY in
+ * chunks, the card type (EF 0905), the card number (EF 0903) and the
+ * certificate store (EF 08F2, four slots of 0x700 bytes).  Everything read here
+ * is checked before use: lengths, characters, certificate headers. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "card/card-int.h"
+#include "common/log.h"
+
+static const char *const slot_names[P11U_CERT_SLOTS] = {
+    [P11U_CERT_ROOT_CA] = "root CA",
+    [P11U_CERT_ISSUING_CA] = "issuing CA",
+    [P11U_CERT_ENCRYPTION] = "encryption",
+    [P11U_CERT_SIGNATURE] = "signature",
+};
+
+static enum p11u_card_rv select_fid(struct p11u_card *card, uint16_t fid)
+{
+	const uint8_t fid_bytes[2] = {(uint8_t)(fid >> 8), (uint8_t)(fid & 0xFF)};
+	const struct p11u_apdu apdu = {
+	    .cla = P11U_CLA,
+	    .ins = P11U_INS_SELECT,
+	    .data = fid_bytes,
+	    .data_len = sizeof fid_bytes,
+	};
+	/* A card may answer with control information nobody asked for: accepted, not used. */
+	uint8_t ignored[P11U_APDU_LE_MAX];
+	size_t len;
+	uint16_t sw;
+	enum p11u_card_rv rv;
+
+	rv = p11u_apdu_exchange(card, &apdu, ignored, sizeof ignored, &len, &sw);
+	if (rv != P11U_CARD_OK)
+		return rv;
+	return p11u_sw_to_rv(sw, P11U_CMD_FILE, NULL);
+}
+
+/* Selects an EF by its path from the MF: another process may have moved the selection. */
+static enum p11u_card_rv select_ef(struct p11u_card *card, uint16_t df, uint16_t ef)
+{
+	const uint16_t path[] = {P11U_FID_MF, df, ef};
+	enum p11u_card_rv rv = P11U_CARD_OK;
+
+	for (size_t i = 0; i < sizeof path / sizeof path[0] && rv == P11U_CARD_OK; i++)
+		rv = select_fid(card, path[i]);
+	if (rv != P11U_CARD_OK)
+		P11U_DEBUG(P11U_LOG_CARD, "cannot select %04X/%04X: %s", df, ef,
+		           p11u_card_rv_str(rv));
+	return rv;
+}
+
+/* Reads up to len bytes of the current EF from offset; *got is less than len when the file
+ * ends first (6282, or 6B00 at the end). */
+static enum p11u_card_rv read_binary(struct p11u_card *card, size_t offset, uint8_t *buf,
+                                     size_t len, size_t *got)
+{
+	*got = 0;
+	if (offset + len > P11U_READ_OFFSET_MAX + 1)
+		return P11U_CARD_E_ARGS;
+	while (*got < len) {
+		size_t pos = offset + *got, chunk = len - *got, n;
+		uint16_t sw;
+		enum p11u_card_rv rv;
+
+		if (chunk > P11U_APDU_LE_MAX)
+			chunk = P11U_APDU_LE_MAX;
+		const struct p11u_apdu apdu = {
+		    .cla = P11U_CLA,
+		    .ins = P11U_INS_READ_BINARY,
+		    .p1 = (uint8_t)(pos >> 8),
+		    .p2 = (uint8_t)(pos & 0xFF),
+		    .le = chunk,
+		};
+		rv = p11u_apdu_exchange(card, &apdu, buf + *got, chunk, &n, &sw);
+		if (rv != P11U_CARD_OK)
+			return rv;
+		if (sw == 0x6B00 && n == 0)
+			return P11U_CARD_OK; /* offset beyond the end: the file ended exactly here
+			                      */
+		if (sw == 0x6282) {
+			*got += n; /* the bytes there were, then the end of the file */
+			return P11U_CARD_OK;
+		}
+		rv = p11u_sw_to_rv(sw, P11U_CMD_FILE, NULL);
+		if (rv != P11U_CARD_OK)
+			return rv;
+		if (n == 0) {
+			P11U_DEBUG(P11U_LOG_CARD, "READ BINARY at %04zX: success without data",
+			           pos);
+			return P11U_CARD_E_BAD_RESPONSE;
+		}
+		*got += n;
+	}
+	return P11U_CARD_OK;
+}
+
+/* Reads exactly len bytes: a file that ends early is a malformed card. */
+static enum p11u_card_rv read_binary_exact(struct p11u_card *card, size_t offset, uint8_t *buf,
+                                           size_t len)
+{
+	size_t got;
+	enum p11u_card_rv rv = read_binary(card, offset, buf, len, &got);
+
+	if (rv == P11U_CARD_OK && got != len) {
+		P11U_DEBUG(P11U_LOG_CARD, "file ends at %04zX, %zu bytes short", offset + got,
+		           len - got);
+		rv = P11U_CARD_E_BAD_RESPONSE;
+	}
+	return rv;
+}
+
+/* Removes the padding after a string field (NUL, 0xFF or spaces). */
+static size_t trim_padding(const uint8_t *buf, size_t len)
+{
+	while (len > 0 && (buf[len - 1] == 0x00 || buf[len - 1] == 0xFF || buf[len - 1] == ' '))
+		len--;
+	return len;
+}
+
+static bool chars_in_range(const uint8_t *buf, size_t len, uint8_t lo, uint8_t hi)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] < lo || buf[i] > hi)
+			return false;
+	return true;
+}
+
+enum p11u_card_rv p11u_files_read_card_type(struct p11u_card *card,
+                                            char type[P11U_CARD_TYPE_LEN + 1])
+{
+	uint8_t buf[P11U_CARD_TYPE_LEN];
+	size_t got, len;
+	enum p11u_card_rv rv;
+
+	type[0] = '\0';
+	rv = select_ef(card, P11U_FID_DF_CARD, P11U_FID_EF_CARD_TYPE);
+	if (rv == P11U_CARD_OK)
+		rv = read_binary(card, 0, buf, sizeof buf, &got);
+	if (rv != P11U_CARD_OK)
+		return rv;
+	len = trim_padding(buf, got);
+	/* Not text: not a card of this profile. */
+	if (len == 0 || !chars_in_range(buf, len, 0x20, 0x7E)) {
+		P11U_DEBUG(P11U_LOG_CARD, "EF 0905 holds no card type (%zu bytes)", got);
+		return P11U_CARD_E_UNRECOGNIZED;
+	}
+	memcpy(type, buf, len);
+	type[len] = '\0';
+	return P11U_CARD_OK;
+}
+
+static enum p11u_card_rv read_card_number(struct p11u_card *card)
+{
+	uint8_t buf[P11U_CARD_NUMBER_LEN];
+	char *number = card->info.card_number;
+	size_t got, len;
+	enum p11u_card_rv rv;
+
+	rv = select_ef(card, P11U_FID_DF_CARD, P11U_FID_EF_CARD_NUMBER);
+	if (rv == P11U_CARD_OK)
+		rv = read_binary(card, 0, buf, sizeof buf, &got);
+	if (rv != P11U_CARD_OK)
+		return rv;
+	len = trim_padding(buf, got);
+	if (len == 0 || !chars_in_range(buf, len, 0x21, 0x7E)) {
+		P11U_DEBUG(P11U_LOG_CARD, "EF 0903: not a card number (%zu bytes)", got);
+		return P11U_CARD_E_BAD_RESPONSE;
+	}
+	memcpy(number, buf, len);
+	number[len] = '\0';
+	return P11U_CARD_OK;
+}
+
+/* One slot of the certificate store: empty (first byte 00 or FF) or one DER certificate
+ * whose `30 82 hi lo` header gives a length that must fit the slot. */
+static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_slot slot)
+{
+	struct p11u_card_cert *cert = &card->info.certs[slot];
+	const size_t offset = (size_t)slot * P11U_CERT_SLOT_SIZE;
+	uint8_t first[P11U_APDU_LE_MAX];
+	size_t got, len;
+	enum p11u_card_rv rv;
+
+	rv = read_binary(card, offset, first, sizeof first, &got);
+	if (rv != P11U_CARD_OK)
+		return rv;
+	if (got == 0) {
+		P11U_DEBUG(P11U_LOG_CARD, "certificate store ends before the %s slot",
+		           slot_names[slot]);
+		return P11U_CARD_E_BAD_RESPONSE;
+	}
+	if (first[0] == 0x00 || first[0] == 0xFF) {
+		P11U_DEBUG(P11U_LOG_CARD, "%s slot: empty", slot_names[slot]);
+		return P11U_CARD_OK;
+	}
+	if (got < 4 || first[0] != 0x30 || first[1] != 0x82) {
+		P11U_DEBUG(P11U_LOG_CARD, "%s slot: no DER certificate header", slot_names[slot]);
+		return P11U_CARD_E_BAD_RESPONSE;
+	}
+	len = 4 + ((size_t)first[2] << 8 | first[3]);
+	if (len > P11U_CERT_SLOT_SIZE) {
+		P11U_DEBUG(P11U_LOG_CARD, "%s slot: certificate length %zu does not fit the slot",
+		           slot_names[slot], len);
+		return P11U_CARD_E_BAD_RESPONSE;
+	}
+	cert->der = malloc(len);
+	if (cert->der == NULL)
+		return P11U_CARD_E_NO_MEMORY;
+	if (got >= len) {
+		memcpy(cert->der, first, len);
+	} else {
+		memcpy(cert->der, first, got);
+		rv = read_binary_exact(card, offset + got, cert->der + got, len - got);
+		if (rv != P11U_CARD_OK) {
+			free(cert->der);
+			cert->der = NULL;
+			return rv;
+		}
+	}
+	cert->len = len;
+	P11U_DEBUG(P11U_LOG_CARD, "%s slot: certificate, %zu bytes", slot_names[slot], len);
+	return P11U_CARD_OK;
+}
+
+enum p11u_card_rv p11u_files_read_public(struct p11u_card *card)
+{
+	enum p11u_card_rv rv;
+
+	rv = read_card_number(card);
+	if (rv == P11U_CARD_OK)
+		rv = select_ef(card, P11U_FID_DF_PKI, P11U_FID_EF_CERT_STORE);
+	for (int slot = 0; slot < P11U_CERT_SLOTS && rv == P11U_CARD_OK; slot++)
+		rv = read_cert_slot(card, (enum p11u_cert_slot)slot);
+	return rv;
+}
