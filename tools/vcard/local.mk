@@ -17,3 +17,11 @@ tools_vcard_p11unlock_vcard_SOURCES = \
 	tools/vcard/vpcd.c tools/vcard/vpcd.h
 tools_vcard_p11unlock_vcard_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tools_vcard_p11unlock_vcard_LDADD = tools/vcard/libvcard.la $(CRYPTO_LIBS)
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-vcard
+TESTS += tests/unit/test-vcard
+tests_unit_test_vcard_SOURCES = tests/unit/test-vcard.c
+tests_unit_test_vcard_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_vcard_LDADD = tools/vcard/libvcard.la $(CRYPTO_LIBS) $(CMOCKA_LIBS)
+endif

@@ -313,9 +313,11 @@ static void build_free(struct build *b)
 
 static int generate_keys(struct build *b, int bits, char *err, size_t err_size)
 {
-	/* The CAs use the same size, so a small test card is quick to make. */
-	b->root_key = EVP_RSA_gen((unsigned)bits);
-	b->issuing_key = EVP_RSA_gen((unsigned)bits);
+	/* The CA keys: the card's size up to 2048 bits, so a small test card is quick to make. */
+	unsigned ca_bits = bits < 2048 ? (unsigned)bits : 2048;
+
+	b->root_key = EVP_RSA_gen(ca_bits);
+	b->issuing_key = EVP_RSA_gen(ca_bits);
 	b->data.sign_key = EVP_RSA_gen((unsigned)bits);
 	b->data.decrypt_key = EVP_RSA_gen((unsigned)bits);
 	if (!b->root_key || !b->issuing_key || !b->data.sign_key || !b->data.decrypt_key) {
