@@ -27,11 +27,13 @@ static const struct p11u_mechanism *op_mechanism(const struct p11u_op *op)
 	return p11u_mechanism_find(op->mechanism);
 }
 
-/* Card results in the operation's terms: a length the card refuses is the input's fault. */
+/* Card results in the operation's terms.  Input lengths are checked here before any card
+ * I/O, so a length the card layer or the card refuses (6A80) means a value that does not fit
+ * the key: a raw block not below the modulus, or a cryptogram whose padding is wrong. */
 static CK_RV ckr_from_card_op(enum p11u_card_rv rv, enum p11u_op_kind kind)
 {
 	if (rv == P11U_CARD_E_DATA_LEN)
-		return kind == P11U_OP_DECRYPT ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;
+		return kind == P11U_OP_DECRYPT ? CKR_ENCRYPTED_DATA_INVALID : CKR_DATA_INVALID;
 	return p11u_ckr_from_card(rv);
 }
 
@@ -355,6 +357,8 @@ static CK_RV sign_input(struct p11u_op *op, uint8_t *block, size_t *block_len,
 	switch (m->kind) {
 	case P11U_MECH_RSA_PKCS:
 		/* op_feed kept the input within modulus_bytes - 11 */
+		if (op->buffer_len == 0)
+			return CKR_DATA_LEN_RANGE;
 		memcpy(block, op->buffer, op->buffer_len);
 		*block_len = op->buffer_len;
 		*alg = P11U_RSA_PKCS1;

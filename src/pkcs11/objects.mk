@@ -15,3 +15,24 @@ src_pkcs11_libp11u_objects_la_SOURCES = \
 	src/pkcs11/mechanism.c src/pkcs11/mechanism.h
 src_pkcs11_libp11u_objects_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
 src_pkcs11_libp11u_objects_la_LIBADD = src/pkcs11/libp11u-rsa-padding.la $(CRYPTO_LIBS)
+
+if HAVE_CMOCKA
+# In-process tests against the virtual card's APDU library through the real card layer.
+# errors.c is the module's one card-result -> CK_RV mapping (crypto.c calls it).
+OBJECTS_TEST_LDADD = \
+	src/pkcs11/libp11u-objects.la src/card/libp11u-card.la tools/vcard/libvcard.la \
+	src/common/libp11u-common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+OBJECTS_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
+
+check_PROGRAMS += tests/unit/test-object tests/unit/test-crypto
+TESTS += tests/unit/test-object tests/unit/test-crypto
+tests_unit_test_object_SOURCES = tests/unit/test-object.c \
+	tests/unit/card-fixture.c tests/unit/card-fixture.h
+tests_unit_test_object_CFLAGS = $(OBJECTS_TEST_CFLAGS)
+tests_unit_test_object_LDADD = $(OBJECTS_TEST_LDADD)
+tests_unit_test_crypto_SOURCES = tests/unit/test-crypto.c \
+	tests/unit/card-fixture.c tests/unit/card-fixture.h \
+	src/pkcs11/errors.c
+tests_unit_test_crypto_CFLAGS = $(OBJECTS_TEST_CFLAGS)
+tests_unit_test_crypto_LDADD = $(OBJECTS_TEST_LDADD)
+endif
