@@ -1,0 +1,543 @@
+#include "config.h"
+
+#include "flow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+
+#include <p11-kit/p11-kit.h>
+
+#include "i18n.h"
+#include "report.h"
+#include "secret.h"
+#include "text.h"
+
+/* The answers, in memory kept out of swap (best effort) and wiped right after use. */
+static struct secret answers[3];
+
+static void answers_protect(void)
+{
+	mlock(answers, sizeof(answers));
+}
+
+static void answers_wipe(void)
+{
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+		secret_wipe(&answers[i]);
+}
+
+static void heading(const char *text)
+{
+	printf("\n%s\n", text);
+	fflush(stdout);
+}
+
+/* Detects the cards.  Prints why when there are none; returns the exit code. */
+static int detect(const struct tool *tool, struct card_list *list)
+{
+	CK_RV rv = cards_detect(&tool->module, list);
+
+	if (rv != CKR_OK) {
+		fprintf(stderr, _("Cannot list the cards: %s\n"), p11_kit_strerror(rv));
+		return EXIT_TOOL_OTHER;
+	}
+	if (list->slots == 0) {
+		fprintf(stderr, "%s\n", _("No smart card reader found."));
+		return EXIT_TOOL_NO_CARD;
+	}
+	if (list->count == 0) {
+		fprintf(stderr, "%s\n", _("No card found: insert your card into the reader."));
+		if (list->unrecognized > 0)
+			fprintf(stderr,
+			        ngettext("%zu card was found but not recognized by the module.\n",
+			                 "%zu cards were found but not recognized by the module.\n",
+			                 (unsigned long)list->unrecognized),
+			        list->unrecognized);
+		return EXIT_TOOL_NO_CARD;
+	}
+	return EXIT_TOOL_OK;
+}
+
+/* A visible answer (card number, confirmation). */
+static enum line_rv ask_line(const struct tool *tool, const char *text, char *buf, size_t size)
+{
+	size_t len;
+
+	return prompt_read(&tool->prompt, text, false, buf, size, &len);
+}
+
+static int ask_card_number(const struct tool *tool, size_t count, size_t *chosen)
+{
+	char prompt[128], answer[32];
+
+	snprintf(prompt, sizeof(prompt), _("Choose a card [1-%zu]: "), count);
+	for (;;) {
+		char *end;
+		unsigned long n;
+
+		if (ask_line(tool, prompt, answer, sizeof(answer)) != LINE_OK)
+			return EXIT_TOOL_USAGE;
+		n = strtoul(answer, &end, 10);
+		if (answer[0] >= '0' && answer[0] <= '9' && *end == '\0' && n >= 1 && n <= count) {
+			*chosen = n - 1;
+			return EXIT_TOOL_OK;
+		}
+		printf(_("Please enter a number from 1 to %zu.\n"), count);
+	}
+}
+
+/* Step 2: the card the selection names, the only card, or the holder's choice. */
+static int choose(const struct tool *tool, struct card_list *list, struct card **card)
+{
+	size_t matches[64];
+	size_t n_matches = 0, chosen;
+	int rc;
+
+	for (size_t i = 0; i < list->count && n_matches < sizeof(matches) / sizeof(matches[0]);
+	     i++) {
+		if (card_selected(&tool->selector, &list->cards[i]))
+			matches[n_matches++] = i;
+	}
+	if (n_matches == 0) {
+		fprintf(stderr, "%s\n", _("No card matches --serial, --slot or --token."));
+		return EXIT_TOOL_NO_CARD;
+	}
+	if (n_matches == 1) {
+		*card = &list->cards[matches[0]];
+		return EXIT_TOOL_OK;
+	}
+	if (!tool->prompt.interactive) {
+		fprintf(
+		    stderr, "%s\n",
+		    _("Several cards are present: choose one with --serial, --slot or --token."));
+		return EXIT_TOOL_USAGE;
+	}
+	rc = ask_card_number(tool, n_matches, &chosen);
+	if (rc == EXIT_TOOL_OK)
+		*card = &list->cards[matches[chosen]];
+	return rc;
+}
+
+static void print_hicos_refusal(const struct card *card)
+{
+	enum ca_id ca = card->has_cert ? card->cert.ca : CA_UNKNOWN;
+
+	fprintf(
+	    stderr,
+	    _("Card %s is a real HiCOS card. Its lock is released through the web page or an "
+	      "office of %s.\nThis tool does not touch real cards: their PIN reset commands are "
+	      "not public, and a command the card does not expect could cost you a try.\n"),
+	    card->serial, ca_display_name(ca));
+}
+
+static void print_user_code_reset_hint(const struct card *card)
+{
+	enum ca_id ca = card->has_cert ? card->cert.ca : CA_UNKNOWN;
+
+	fprintf(stderr,
+	        _("Only %s can reset the user code: bring the card to one of its offices or follow "
+	          "its web page. This tool cannot reset the user code.\nAfter that reset, run "
+	          "p11unlock again with the new user code.\n"),
+	        ca_display_name(ca));
+}
+
+static void print_blocked(const struct card *card)
+{
+	fprintf(stderr, _("The user code of card %s is blocked: no tries are left.\n"),
+	        card->serial);
+	print_user_code_reset_hint(card);
+}
+
+/* The checks of step 2 that need no secret: who may unlock this card at all. */
+static int check_unlockable(const struct tool *tool, const struct card *card)
+{
+	switch (card->kind) {
+	case CARD_HICOS:
+		print_hicos_refusal(card);
+		return EXIT_TOOL_NOT_HANDLED;
+	case CARD_FOREIGN:
+		if (tool->foreign_token)
+			break;
+		fprintf(
+		    stderr,
+		    _("Token \"%s\" belongs to another PKCS#11 module (%s). Its SO PIN may be a "
+		      "PIV PUK or the security officer PIN of an HSM, with other consequences "
+		      "than a user code: this tool logs in as SO there only with "
+		      "--foreign-token.\n"),
+		    card->label, card->manufacturer);
+		return EXIT_TOOL_NOT_HANDLED;
+	case CARD_P11UNLOCK:
+		break;
+	}
+	if (card->user_code.state == TRIES_LOCKED) {
+		print_blocked(card);
+		return EXIT_TOOL_BLOCKED;
+	}
+	return EXIT_TOOL_OK;
+}
+
+/* Step 3, one answer: asked again on a terminal until it passes the local checks. */
+static int ask_secret(const struct tool *tool, enum secret_field field, struct secret *secret)
+{
+	char prompt[128], message[256];
+
+	secret_prompt(field, prompt, sizeof(prompt));
+	for (;;) {
+		enum secret_problem problem;
+		enum line_rv rv = prompt_read(&tool->prompt, prompt, true, secret->value,
+		                              sizeof(secret->value), &secret->len);
+
+		if (rv == LINE_EOF || rv == LINE_ERROR)
+			problem = SECRET_END_OF_INPUT;
+		else if (rv == LINE_TOO_LONG)
+			problem = SECRET_TOO_LONG;
+		else
+			problem = secret_check(field, secret->value, secret->len);
+		if (problem == SECRET_OK)
+			return EXIT_TOOL_OK;
+		secret_wipe(secret);
+		secret_problem_message(field, problem, message, sizeof(message));
+		fprintf(stderr, "%s\n", message);
+		if (!tool->prompt.interactive || problem == SECRET_END_OF_INPUT)
+			return EXIT_TOOL_USAGE;
+	}
+}
+
+/* The new PIN twice; on a terminal both are asked again when they differ. */
+static int ask_new_pin(const struct tool *tool, struct secret *new_pin, struct secret *again)
+{
+	char prompt[128], message[256];
+
+	secret_prompt(SECRET_FIELD_NEW_PIN_AGAIN, prompt, sizeof(prompt));
+	for (;;) {
+		enum secret_problem problem = SECRET_MISMATCH;
+		enum line_rv rv;
+		int rc = ask_secret(tool, SECRET_FIELD_NEW_PIN, new_pin);
+
+		if (rc != EXIT_TOOL_OK)
+			return rc;
+		rv = prompt_read(&tool->prompt, prompt, true, again->value, sizeof(again->value),
+		                 &again->len);
+		if (rv == LINE_OK && secret_equal(new_pin, again))
+			return EXIT_TOOL_OK;
+		if (rv == LINE_EOF || rv == LINE_ERROR)
+			problem = SECRET_END_OF_INPUT;
+		secret_wipe(new_pin);
+		secret_wipe(again);
+		secret_problem_message(SECRET_FIELD_NEW_PIN_AGAIN, problem, message,
+		                       sizeof(message));
+		fprintf(stderr, "%s\n", message);
+		if (!tool->prompt.interactive || problem == SECRET_END_OF_INPUT)
+			return EXIT_TOOL_USAGE;
+	}
+}
+
+static bool answer_is_yes(const char *answer)
+{
+	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+}
+
+/* Step 4: the tries left, read again now, and the confirmations they call for. */
+static int confirm_tries(const struct tool *tool, struct card *card)
+{
+	char text[64], answer[16];
+	CK_RV rv = card_refresh_tries(&tool->module, card);
+
+	if (rv != CKR_OK) {
+		fprintf(stderr, _("Cannot read the card's counters: %s\n"), p11_kit_strerror(rv));
+		return EXIT_TOOL_OTHER;
+	}
+	tries_text(&card->user_code, false, text, sizeof(text));
+	printf(_("User code tries left: %s\n"), text);
+	if (card->user_code.state == TRIES_LOCKED) {
+		print_blocked(card);
+		return EXIT_TOOL_BLOCKED;
+	}
+	if (card->user_code.state == TRIES_FINAL) {
+		fprintf(
+		    stderr,
+		    _("Warning: the user code has one try left. If this user code is wrong, the "
+		      "card cannot be unlocked until %s resets the user code.\n"),
+		    ca_display_name(card->has_cert ? card->cert.ca : CA_UNKNOWN));
+		if (tool->last_try)
+			return EXIT_TOOL_OK;
+		if (!tool->prompt.interactive) {
+			fprintf(stderr, "%s\n",
+			        _("Refused: the last try of the user code is used only with "
+			          "--last-try. Nothing was sent to the card."));
+			return EXIT_TOOL_NOT_CONFIRMED;
+		}
+		/* TRANSLATORS: keep "yes" as it is: the holder must type that word. */
+		if (ask_line(tool, _("Type \"yes\" to use the last try: "), answer,
+		             sizeof(answer)) == LINE_OK &&
+		    strcmp(answer, "yes") == 0)
+			return EXIT_TOOL_OK;
+		fprintf(stderr, "%s\n", _("Not confirmed: nothing was sent to the card."));
+		return EXIT_TOOL_NOT_CONFIRMED;
+	}
+	if (!tool->prompt.interactive || tool->yes)
+		return EXIT_TOOL_OK;
+	snprintf(text, sizeof(text), _("Unlock card %s and set the new PIN now? [y/N] "),
+	         card->serial);
+	if (ask_line(tool, text, answer, sizeof(answer)) == LINE_OK && answer_is_yes(answer))
+		return EXIT_TOOL_OK;
+	fprintf(stderr, "%s\n", _("Not confirmed: nothing was sent to the card."));
+	return EXIT_TOOL_NOT_CONFIRMED;
+}
+
+static bool card_gone(CK_RV rv)
+{
+	return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
+	       rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_SLOT_ID_INVALID;
+}
+
+static int report_pkcs11_failure(const char *function, CK_RV rv)
+{
+	if (card_gone(rv)) {
+		fprintf(stderr, "%s\n", _("The card was removed before the operation ended."));
+		return EXIT_TOOL_NO_CARD;
+	}
+	fprintf(stderr, _("%s failed: %s (0x%08lx)\n"), function, p11_kit_strerror(rv),
+	        (unsigned long)rv);
+	return EXIT_TOOL_OTHER;
+}
+
+static void print_tries_after_failure(const struct tool *tool, struct card *card, bool pin)
+{
+	struct tries *tries = pin ? &card->pin : &card->user_code;
+	char text[64];
+
+	if (card_refresh_tries(&tool->module, card) != CKR_OK)
+		return;
+	if (tries->left >= 0 && tries->state != TRIES_LOCKED) {
+		fprintf(stderr,
+		        pin ? ngettext("Wrong PIN: %d try left.\n", "Wrong PIN: %d tries left.\n",
+		                       (unsigned long)tries->left)
+		            : ngettext("Wrong user code: %d try left.\n",
+		                       "Wrong user code: %d tries left.\n",
+		                       (unsigned long)tries->left),
+		        tries->left);
+		return;
+	}
+	tries_text(tries, pin, text, sizeof(text));
+	fprintf(stderr, pin ? _("Wrong PIN (PIN: %s).\n") : _("Wrong user code (user code: %s).\n"),
+	        text);
+}
+
+/* Step 5's answer from the module. */
+static int reset_result(const struct tool *tool, struct card *card, CK_RV rv, enum pin_stage stage)
+{
+	if (rv == CKR_OK) {
+		printf("%s\n", _("Card unlocked and PIN reset"));
+		return EXIT_TOOL_OK;
+	}
+	switch (rv) {
+	case CKR_PIN_INCORRECT:
+		print_tries_after_failure(tool, card, false);
+		if (card->user_code.state == TRIES_LOCKED)
+			print_user_code_reset_hint(card);
+		return EXIT_TOOL_WRONG_SECRET;
+	case CKR_PIN_LOCKED:
+		print_blocked(card);
+		return EXIT_TOOL_BLOCKED;
+	case CKR_FUNCTION_NOT_SUPPORTED:
+		if (stage == PIN_STAGE_LOGIN) {
+			/* Our module's answer for a real HiCOS card, whatever its model says. */
+			print_hicos_refusal(card);
+			return EXIT_TOOL_NOT_HANDLED;
+		}
+		break;
+	case CKR_PIN_LEN_RANGE:
+	case CKR_PIN_INVALID:
+		fprintf(stderr, _("The card refused the new PIN: %s\n"), p11_kit_strerror(rv));
+		return EXIT_TOOL_USAGE;
+	default:
+		break;
+	}
+	return report_pkcs11_failure(stage == PIN_STAGE_SESSION ? "C_OpenSession"
+	                             : stage == PIN_STAGE_LOGIN ? "C_Login"
+	                                                        : "C_InitPIN",
+	                             rv);
+}
+
+int command_list(struct tool *tool)
+{
+	struct card_list list;
+	int rc = detect(tool, &list);
+
+	if (tool->json && rc != EXIT_TOOL_OTHER)
+		report_list_json(stdout, &list);
+	else if (rc == EXIT_TOOL_OK)
+		report_list_text(stdout, &list);
+	card_list_free(&list);
+	return rc;
+}
+
+int command_status(struct tool *tool)
+{
+	struct card_list list;
+	struct card *card = NULL;
+	int rc = detect(tool, &list);
+
+	if (rc == EXIT_TOOL_OK && list.count > 1 && !card_selector_any(&tool->selector) &&
+	    tool->prompt.interactive && !tool->json)
+		report_list_text(stdout, &list);
+	if (rc == EXIT_TOOL_OK)
+		rc = choose(tool, &list, &card);
+	if (rc == EXIT_TOOL_OK && tool->json) {
+		report_card_json(stdout, card);
+		fputc('\n', stdout);
+	} else if (rc == EXIT_TOOL_OK) {
+		report_card_text(stdout, (size_t)(card - list.cards) + 1, card);
+	}
+	card_list_free(&list);
+	return rc;
+}
+
+static int unlock_steps(struct tool *tool, struct card_list *list)
+{
+	struct secret *user_code = &answers[0], *new_pin = &answers[1], *again = &answers[2];
+	struct card *card = NULL;
+	enum pin_stage stage;
+	CK_RV rv;
+	int rc;
+
+	heading(_("Step 1: detect the cards"));
+	rc = detect(tool, list);
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+	report_list_text(stdout, list);
+
+	heading(_("Step 2: choose the card"));
+	rc = choose(tool, list, &card);
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+	printf(_("Card %s is chosen.\n"), card->serial);
+	rc = check_unlockable(tool, card);
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+	if (card->pin.state != TRIES_LOCKED)
+		printf("%s\n", _("The PIN of this card is not locked: these steps set a new PIN "
+		                 "(for a forgotten PIN)."));
+
+	heading(_("Step 3: user code and new PIN"));
+	rc = ask_secret(tool, SECRET_FIELD_USER_CODE, user_code);
+	if (rc == EXIT_TOOL_OK)
+		rc = ask_new_pin(tool, new_pin, again);
+	secret_wipe(again);
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+
+	heading(_("Step 4: user code tries left"));
+	rc = confirm_tries(tool, card);
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+
+	heading(_("Step 5: release the lock"));
+	rv = card_reset_pin(&tool->module, card, user_code, new_pin, &stage);
+	answers_wipe();
+	return reset_result(tool, card, rv, stage);
+}
+
+int command_unlock(struct tool *tool)
+{
+	struct card_list list;
+	int rc;
+
+	memset(&list, 0, sizeof(list));
+	answers_protect();
+	rc = unlock_steps(tool, &list);
+	answers_wipe();
+	card_list_free(&list);
+	return rc;
+}
+
+static int change_pin_result(const struct tool *tool, struct card *card, CK_RV rv,
+                             enum pin_stage stage)
+{
+	switch (rv) {
+	case CKR_OK:
+		printf("%s\n", _("PIN changed"));
+		return EXIT_TOOL_OK;
+	case CKR_PIN_INCORRECT:
+		print_tries_after_failure(tool, card, true);
+		if (card->pin.state == TRIES_LOCKED)
+			fprintf(stderr, "%s\n",
+			        _("Run p11unlock with the user code to release the lock."));
+		return EXIT_TOOL_WRONG_SECRET;
+	case CKR_PIN_LOCKED:
+		fprintf(
+		    stderr, "%s\n",
+		    _("The PIN is locked: run p11unlock with the user code to release the lock."));
+		return EXIT_TOOL_BLOCKED;
+	case CKR_FUNCTION_NOT_SUPPORTED:
+		print_hicos_refusal(card);
+		return EXIT_TOOL_NOT_HANDLED;
+	case CKR_PIN_LEN_RANGE:
+	case CKR_PIN_INVALID:
+		fprintf(stderr, _("The card refused the new PIN: %s\n"), p11_kit_strerror(rv));
+		return EXIT_TOOL_USAGE;
+	default:
+		break;
+	}
+	return report_pkcs11_failure(stage == PIN_STAGE_SESSION ? "C_OpenSession"
+	                             : stage == PIN_STAGE_LOGIN ? "C_Login"
+	                                                        : "C_SetPIN",
+	                             rv);
+}
+
+static int change_pin_steps(struct tool *tool, struct card_list *list)
+{
+	struct secret *current = &answers[0], *new_pin = &answers[1], *again = &answers[2];
+	struct card *card = NULL;
+	enum pin_stage stage;
+	CK_RV rv;
+	int rc = detect(tool, list);
+
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+	report_list_text(stdout, list);
+	rc = choose(tool, list, &card);
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+	printf(_("Card %s is chosen.\n"), card->serial);
+	if (card->kind == CARD_HICOS) {
+		print_hicos_refusal(card);
+		return EXIT_TOOL_NOT_HANDLED;
+	}
+	if (card->pin.state == TRIES_LOCKED) {
+		fprintf(
+		    stderr, "%s\n",
+		    _("The PIN is locked: run p11unlock with the user code to release the lock."));
+		return EXIT_TOOL_BLOCKED;
+	}
+	if (card->pin.state == TRIES_FINAL)
+		fprintf(stderr, "%s\n",
+		        _("Warning: the PIN has one try left; a wrong PIN locks the card."));
+	rc = ask_secret(tool, SECRET_FIELD_CURRENT_PIN, current);
+	if (rc == EXIT_TOOL_OK)
+		rc = ask_new_pin(tool, new_pin, again);
+	secret_wipe(again);
+	if (rc != EXIT_TOOL_OK)
+		return rc;
+	rv = card_change_pin(&tool->module, card, current, new_pin, &stage);
+	answers_wipe();
+	return change_pin_result(tool, card, rv, stage);
+}
+
+int command_change_pin(struct tool *tool)
+{
+	struct card_list list;
+	int rc;
+
+	memset(&list, 0, sizeof(list));
+	answers_protect();
+	rc = change_pin_steps(tool, &list);
+	answers_wipe();
+	card_list_free(&list);
+	return rc;
+}

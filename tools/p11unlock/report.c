@@ -1,0 +1,233 @@
+#include "config.h"
+
+#include "report.h"
+
+#include <time.h>
+
+#include "i18n.h"
+#include "text.h"
+
+void tries_text(const struct tries *tries, bool is_pin, char *out, size_t size)
+{
+	switch (tries->state) {
+	case TRIES_LOCKED:
+		snprintf(out, size, "%s", is_pin ? _("locked") : _("blocked"));
+		return;
+	case TRIES_OK:
+		/* The PIN's normal state is plain "OK"; the user code's count is worth showing. */
+		if (is_pin || tries->left < 0) {
+			snprintf(out, size, "%s", _("OK"));
+			return;
+		}
+		break;
+	case TRIES_LOW:
+		if (tries->left < 0) {
+			snprintf(out, size, "%s", _("fewer tries left"));
+			return;
+		}
+		break;
+	case TRIES_FINAL:
+		break;
+	}
+	snprintf(out, size, ngettext("%d try left", "%d tries left", (unsigned long)tries->left),
+	         tries->left);
+}
+
+/* An indented "Label: value" line; the label is translated, the value is untrusted. */
+static void line(FILE *out, const char *label, const char *value, const char *suffix)
+{
+	fputs("    ", out);
+	fputs(label, out);
+	text_write(out, value);
+	fputs(suffix, out);
+	fputc('\n', out);
+}
+
+static const char *validity_note(const struct cert_facts *cert)
+{
+	time_t now = time(NULL);
+
+	if (now > cert->not_after)
+		return _(" (expired)");
+	if (now < cert->not_before)
+		return _(" (not yet valid)");
+	return "";
+}
+
+void report_card_text(FILE *out, size_t index, const struct card *card)
+{
+	char text[160];
+	char slot[64];
+
+	fprintf(out, "[%zu] %s", index, _("Card number: "));
+	text_write(out, card->serial);
+	fputc('\n', out);
+	snprintf(slot, sizeof(slot), _(" (slot %lu)"), (unsigned long)card->slot);
+	line(out, _("Reader: "), card->reader, slot);
+	if (card->kind == CARD_FOREIGN)
+		line(out, _("Token: "), card->label, "");
+	line(out, _("Card type: "), card->model, "");
+	if (card->has_cert) {
+		line(out, _("Holder: "), card->cert.holder, "");
+		validity_format(card->cert.not_before, card->cert.not_after, text, sizeof(text));
+		line(out, _("Validity: "), text, validity_note(&card->cert));
+	} else {
+		line(out, _("Holder: "), _("unknown (no certificate)"), "");
+	}
+	switch (card->kind) {
+	case CARD_HICOS:
+		line(out, "",
+		     _("Read-only card: its lock is released by the CA, not by this tool."), "");
+		return;
+	case CARD_FOREIGN:
+		tries_text(&card->pin, true, text, sizeof(text));
+		line(out, _("PIN: "), text, "");
+		tries_text(&card->user_code, false, text, sizeof(text));
+		line(out, _("SO PIN: "), text, "");
+		line(out, "", _("Not a p11unlock token: unlocking it needs --foreign-token."), "");
+		return;
+	case CARD_P11UNLOCK:
+		break;
+	}
+	tries_text(&card->pin, true, text, sizeof(text));
+	line(out, _("PIN: "), text, "");
+	tries_text(&card->user_code, false, text, sizeof(text));
+	line(out, _("User code: "), text, "");
+}
+
+void report_list_text(FILE *out, const struct card_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		report_card_text(out, i + 1, &list->cards[i]);
+}
+
+static const char *kind_name(enum card_kind kind)
+{
+	switch (kind) {
+	case CARD_HICOS:
+		return "hicos-read-only";
+	case CARD_FOREIGN:
+		return "foreign";
+	case CARD_P11UNLOCK:
+		break;
+	}
+	return "p11unlock";
+}
+
+static const char *state_name(enum tries_state state)
+{
+	switch (state) {
+	case TRIES_LOW:
+		return "low";
+	case TRIES_FINAL:
+		return "final_try";
+	case TRIES_LOCKED:
+		return "locked";
+	case TRIES_OK:
+		break;
+	}
+	return "ok";
+}
+
+static const char *source_name(enum tries_source source)
+{
+	switch (source) {
+	case TRIES_FROM_VENDOR:
+		return "vendor_interface";
+	case TRIES_FROM_FLAGS:
+		return "token_flags";
+	case TRIES_FROM_STATUS_OBJECT:
+		break;
+	}
+	return "status_object";
+}
+
+static const char *ca_acronym(enum ca_id ca)
+{
+	switch (ca) {
+	case CA_MOICA:
+		return "MOICA";
+	case CA_GCA:
+		return "GCA";
+	case CA_XCA:
+		return "XCA";
+	case CA_MOEACA:
+		return "MOEACA";
+	case CA_HCA:
+		return "HCA";
+	case CA_UNKNOWN:
+		break;
+	}
+	return NULL;
+}
+
+static void json_key_string(FILE *out, const char *key, const char *value)
+{
+	fprintf(out, "\"%s\":", key);
+	if (value == NULL)
+		fputs("null", out);
+	else
+		json_write_string(out, value);
+}
+
+static void json_tries(FILE *out, const char *key, const struct tries *tries)
+{
+	fprintf(out, "\"%s\":{\"state\":\"%s\",\"tries_left\":", key, state_name(tries->state));
+	if (tries->left < 0)
+		fputs("null}", out);
+	else
+		fprintf(out, "%d}", tries->left);
+}
+
+static void json_date(FILE *out, const char *key, time_t t)
+{
+	struct civil_date date;
+	char iso[16];
+
+	civil_date_from_time(t, &date);
+	date_format_iso(&date, iso, sizeof(iso));
+	json_key_string(out, key, iso);
+}
+
+void report_card_json(FILE *out, const struct card *card)
+{
+	fprintf(out, "{\"slot\":%lu,", (unsigned long)card->slot);
+	json_key_string(out, "reader", card->reader);
+	fputc(',', out);
+	json_key_string(out, "card_number", card->serial);
+	fputc(',', out);
+	json_key_string(out, "label", card->label);
+	fputc(',', out);
+	json_key_string(out, "card_type", card->model);
+	fputc(',', out);
+	json_key_string(out, "manufacturer", card->manufacturer);
+	fprintf(out, ",\"kind\":\"%s\",", kind_name(card->kind));
+	json_key_string(out, "holder", card->has_cert ? card->cert.holder : NULL);
+	fputc(',', out);
+	if (card->has_cert) {
+		json_date(out, "not_before", card->cert.not_before);
+		fputc(',', out);
+		json_date(out, "not_after", card->cert.not_after);
+		fprintf(out, ",\"expired\":%s,",
+		        time(NULL) > card->cert.not_after ? "true" : "false");
+		json_key_string(out, "ca", ca_acronym(card->cert.ca));
+	} else {
+		fputs("\"not_before\":null,\"not_after\":null,\"expired\":null,\"ca\":null", out);
+	}
+	fputc(',', out);
+	json_tries(out, "pin", &card->pin);
+	fputc(',', out);
+	json_tries(out, "user_code", &card->user_code);
+	fprintf(out, ",\"tries_source\":\"%s\"}", source_name(card->tries_source));
+}
+
+void report_list_json(FILE *out, const struct card_list *list)
+{
+	fputs("{\"cards\":[", out);
+	for (size_t i = 0; i < list->count; i++) {
+		if (i > 0)
+			fputc(',', out);
+		report_card_json(out, &list->cards[i]);
+	}
+	fputs("]}\n", out);
+}

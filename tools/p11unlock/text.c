@@ -1,0 +1,87 @@
+#include "config.h"
+
+#include "text.h"
+
+#include <string.h>
+
+size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t need;
+	uint32_t min, value;
+
+	if (len == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		need = 2, min = 0x80, value = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		need = 3, min = 0x800, value = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		need = 4, min = 0x10000, value = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		value = (value << 6) | (s[i] & 0x3f);
+	}
+	if (value < min || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
+		return 0;
+	*cp = value;
+	return need;
+}
+
+static int is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+void text_write(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		uint32_t cp;
+		size_t n = utf8_decode(p, len, &cp);
+		if (n == 0 || is_control(cp)) {
+			fputc('?', out);
+			n = n == 0 ? 1 : n;
+		} else {
+			fwrite(p, 1, n, out);
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+void json_write_string(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
+	fputc('"', out);
+	while (len > 0) {
+		uint32_t cp;
+		size_t n = utf8_decode(p, len, &cp);
+		if (n == 0) {
+			fputs("\\ufffd", out);
+			n = 1;
+		} else if (cp == '"' || cp == '\\') {
+			fprintf(out, "\\%c", (char)cp);
+		} else if (cp < 0x20 || cp == 0x7f) {
+			fprintf(out, "\\u%04x", (unsigned)cp);
+		} else {
+			fwrite(p, 1, n, out);
+		}
+		p += n;
+		len -= n;
+	}
+	fputc('"', out);
+}

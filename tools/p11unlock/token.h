@@ -1,0 +1,129 @@
+/* The PKCS#11 side of the tool: the module (loaded with p11-kit), the card
+ * tokens it shows, their retry counters and the two PIN operations.
+ *
+ * Counters, best source first: the module's "PIN status" data object
+ * (CKA_APPLICATION "p11unlock", value "pin_tries=N user_code_tries=M"),
+ * which p11-kit's proxy and remoting forward; the "Vendor P11UNLOCK"
+ * interface when the tool reaches the module's own symbols; else the token's
+ * CKF_USER_PIN_* and CKF_SO_PIN_* flags, which every module may set. */
+#ifndef P11UNLOCK_TOOL_TOKEN_H
+#define P11UNLOCK_TOOL_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+
+#include "certinfo.h"
+#include "secret.h"
+
+/* The manufacturerID of our module's tokens. */
+#define P11UNLOCK_MANUFACTURER "p11unlock"
+/* Labels of our module's user-code tokens start with this (the token for Firefox). */
+#define USER_CODE_TOKEN_LABEL_PREFIX "用戶代碼"
+
+struct module {
+	CK_FUNCTION_LIST *functions;
+	char manufacturer[33];
+	char description[33];
+	void *own_handle; /* our dlopen reference, for the vendor interface (NULL: none) */
+	const void *vendor;
+};
+
+enum card_kind {
+	CARD_P11UNLOCK, /* a card our module unlocks */
+	CARD_HICOS,     /* a real HiCOS card: read-only token, its lock is released at the CA */
+	CARD_FOREIGN,   /* a token of another module: SO login only with --foreign-token */
+};
+
+enum tries_state {
+	TRIES_OK,
+	TRIES_LOW,   /* fewer than the maximum left */
+	TRIES_FINAL, /* one try left */
+	TRIES_LOCKED,
+};
+
+struct tries {
+	enum tries_state state;
+	int left; /* the exact count, or -1 when only the state is known (flags) */
+};
+
+enum tries_source {
+	TRIES_FROM_STATUS_OBJECT,
+	TRIES_FROM_VENDOR,
+	TRIES_FROM_FLAGS,
+};
+
+struct card {
+	CK_SLOT_ID slot;
+	CK_TOKEN_INFO token_info;
+	char reader[65];       /* slotDescription, trimmed */
+	char label[33];        /* token label, trimmed */
+	char serial[17];       /* serialNumber: the card number */
+	char model[17];        /* the card type, e.g. "P11U V1" or "CHT V32N" */
+	char manufacturer[33]; /* manufacturerID */
+	enum card_kind kind;
+	struct tries pin;
+	struct tries user_code; /* the SO PIN of other modules */
+	enum tries_source tries_source;
+	bool has_cert;
+	struct cert_facts cert; /* the signature certificate */
+};
+
+struct card_list {
+	struct card *cards;
+	size_t count;
+	size_t slots;        /* every slot of the module (0: no reader) */
+	size_t unrecognized; /* tokens whose information could not be read */
+};
+
+/* Loads (p11_kit_module_load) and initializes a module.  On failure prints why and
+ * returns false. */
+bool module_open(const char *path, struct module *module);
+void module_close(struct module *module);
+
+/* Every card token, user-code tokens left out.  Returns CKR_OK or the failing call's value. */
+CK_RV cards_detect(const struct module *module, struct card_list *list);
+void card_list_free(struct card_list *list);
+
+/* Reads the token's flags and counters again (before a decision that costs a try). */
+CK_RV card_refresh_tries(const struct module *module, struct card *card);
+
+/* Which card --serial / --slot / --token name (all given ones must match). */
+struct card_selector {
+	const char *serial;
+	bool by_slot;
+	CK_SLOT_ID slot;
+	P11KitUri *uri;
+};
+
+bool card_selector_any(const struct card_selector *selector);
+bool card_selected(const struct card_selector *selector, const struct card *card);
+
+/* Where a PIN operation failed. */
+enum pin_stage {
+	PIN_STAGE_SESSION,
+	PIN_STAGE_LOGIN,
+	PIN_STAGE_CHANGE, /* C_InitPIN or C_SetPIN */
+};
+
+/* R/W session, C_Login(CKU_SO, user code), C_InitPIN(new PIN), C_Logout. */
+CK_RV card_reset_pin(const struct module *module, const struct card *card,
+                     const struct secret *user_code, const struct secret *new_pin,
+                     enum pin_stage *stage);
+
+/* R/W session, C_Login(CKU_USER, current PIN), C_SetPIN(current, new), C_Logout. */
+CK_RV card_change_pin(const struct module *module, const struct card *card,
+                      const struct secret *current_pin, const struct secret *new_pin,
+                      enum pin_stage *stage);
+
+/* Pure helpers, exposed for the unit tests. */
+bool token_is_user_code(const CK_TOKEN_INFO *info);
+enum card_kind card_kind_of(const CK_TOKEN_INFO *info);
+void tries_from_count(int left, struct tries *tries);
+void tries_from_flags(CK_FLAGS flags, bool so, struct tries *tries);
+bool status_value_parse(const char *value, size_t len, int *pin_tries, int *user_code_tries);
+void padded_copy(char *out, size_t out_size, const CK_UTF8CHAR *in, size_t in_len);
+
+#endif

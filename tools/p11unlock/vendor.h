@@ -1,0 +1,21 @@
+/* The module's "Vendor P11UNLOCK" interface (include/p11unlock/p11unlock.h).
+ * p11-kit hands out only the standard function list, so the tool reaches the
+ * vendor interface through its own dlopen reference to the already loaded
+ * module (RTLD_NOLOAD), asking the module's C_GetInterface for it. */
+#ifndef P11UNLOCK_TOOL_VENDOR_H
+#define P11UNLOCK_TOOL_VENDOR_H
+
+#include <stdbool.h>
+
+#include <p11-kit/pkcs11.h>
+
+struct module;
+
+void vendor_attach(struct module *module, const char *path);
+void vendor_detach(struct module *module);
+
+/* Exact counters from the vendor interface; false when it is not available. */
+bool vendor_tries(const struct module *module, CK_SLOT_ID slot, int *pin_tries,
+                  int *user_code_tries);
+
+#endif
