@@ -35,7 +35,7 @@ struct test_card {
 	/* Fault injection. */
 	unsigned long remove_at; /* the N-th APDU and every later call: P11U_IO_REMOVED (0 never) */
 	bool removed;
-	int resets_pending;      /* this many begin/transmit calls report P11U_IO_RESET */
+	int resets_pending; /* this many begin/transmit calls report P11U_IO_RESET */
 	test_card_hook hook;
 	void *hook_data;
 };

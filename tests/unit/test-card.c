@@ -24,9 +24,9 @@
 #include "common/log.h"
 #include "test-card-transport.h"
 
-#define PIN "123456"
+#define PIN       "123456"
 #define USER_CODE "Ab12cd34"
-#define NEW_PIN "654321xy"
+#define NEW_PIN   "654321xy"
 
 static char *dir; /* state files: test.state, big.state, cht.state, unknown.state */
 
@@ -145,8 +145,8 @@ static void test_open_reads_info_and_certs(void **state)
 {
 	struct fixture *f = *state;
 	const struct p11u_card_info *info = p11u_card_info(f->card);
-	static const char *const pem_names[P11U_CERT_SLOTS] = {
-		"root-ca.pem", "issuing-ca.pem", "encryption.pem", "signature.pem"};
+	static const char *const pem_names[P11U_CERT_SLOTS] = {"root-ca.pem", "issuing-ca.pem",
+	                                                       "encryption.pem", "signature.pem"};
 	char err[256];
 
 	assert_int_equal(info->kind, P11U_CARD_KIND_TEST);
@@ -198,7 +198,8 @@ static void test_open_test_type_without_atr_mark(void **state)
 {
 	const struct mode *mode = *state;
 	struct test_card *tc = test_card_load(dir, "test.state", "card.state", mode->t0);
-	static const uint8_t other_atr[] = {0x3B, 0x88, 0x01, 'C', 'H', 'T', 'M', 'O', 'I', 'C', 'A', 0x00};
+	static const uint8_t other_atr[] = {0x3B, 0x88, 0x01, 'C', 'H', 'T',
+	                                    'M',  'O',  'I',  'C', 'A', 0x00};
 	struct p11u_card *card = NULL;
 
 	assert_int_equal(p11u_card_open(&tc->transport, other_atr, sizeof other_atr, &card),
@@ -235,8 +236,8 @@ static void test_verify_right(void **state)
 	assert_int_equal(p11u_card_secret_state(f->card, P11U_SECRET_PIN, &st), P11U_CARD_OK);
 	assert_true(st.verified);
 	assert_int_equal(st.tries_left, 3);
-	assert_int_equal(p11u_card_verify(f->card, P11U_SECRET_USER_CODE, (const uint8_t *)USER_CODE,
-	                                  strlen(USER_CODE), NULL),
+	assert_int_equal(p11u_card_verify(f->card, P11U_SECRET_USER_CODE,
+	                                  (const uint8_t *)USER_CODE, strlen(USER_CODE), NULL),
 	                 P11U_CARD_OK);
 	/* A verified user code grants nothing. */
 	assert_int_equal(p11u_card_secret_state(f->card, P11U_SECRET_USER_CODE, &st), P11U_CARD_OK);
@@ -292,8 +293,10 @@ static void test_secret_format_ok(void **state)
 	assert_false(p11u_secret_format_ok(P11U_SECRET_PIN, (const uint8_t *)"12345\x7f", 6));
 	assert_false(p11u_secret_format_ok(P11U_SECRET_PIN, (const uint8_t *)"12345\x80", 6));
 	assert_false(p11u_secret_format_ok(P11U_SECRET_PIN, NULL, 6));
-	assert_true(p11u_secret_format_ok(P11U_SECRET_USER_CODE, (const uint8_t *)"Ab12cd34Ef", 10));
-	assert_false(p11u_secret_format_ok(P11U_SECRET_USER_CODE, (const uint8_t *)"Ab12cd34Efg", 11));
+	assert_true(
+	    p11u_secret_format_ok(P11U_SECRET_USER_CODE, (const uint8_t *)"Ab12cd34Ef", 10));
+	assert_false(
+	    p11u_secret_format_ok(P11U_SECRET_USER_CODE, (const uint8_t *)"Ab12cd34Efg", 11));
 	assert_false(p11u_secret_format_ok(P11U_SECRET_USER_CODE, (const uint8_t *)"Ab12c", 5));
 	assert_false(p11u_secret_format_ok((enum p11u_secret)3, (const uint8_t *)"123456", 6));
 }
@@ -466,9 +469,9 @@ static void test_sign_pkcs1(void **state)
 	const size_t k = modulus_bytes(f, P11U_CERT_SIGNATURE);
 
 	assert_int_equal(verify_pin(f, PIN, NULL), P11U_CARD_OK);
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, di, di_len, sig,
-	                                &sig_len),
-	                 P11U_CARD_OK);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, di, di_len, sig, &sig_len),
+	    P11U_CARD_OK);
 	assert_int_equal(sig_len, k);
 	assert_signature_verifies(f, sig, sig_len);
 }
@@ -487,9 +490,9 @@ static void test_sign_raw(void **state)
 	block[k - di_len - 1] = 0x00;
 	memcpy(block + k - di_len, di, di_len);
 	assert_int_equal(verify_pin(f, PIN, NULL), P11U_CARD_OK);
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_RAW, block, k, sig,
-	                                &sig_len),
-	                 P11U_CARD_OK);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_RAW, block, k, sig, &sig_len),
+	    P11U_CARD_OK);
 	assert_int_equal(sig_len, k);
 	assert_signature_verifies(f, sig, sig_len);
 }
@@ -500,9 +503,9 @@ static void test_sign_needs_verified_pin(void **state)
 	uint8_t di[64], sig[512];
 	size_t di_len = digest_info(di), sig_len = sizeof sig;
 
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, di, di_len, sig,
-	                                &sig_len),
-	                 P11U_CARD_E_NOT_VERIFIED);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, di, di_len, sig, &sig_len),
+	    P11U_CARD_E_NOT_VERIFIED);
 }
 
 /* Length problems are caught before any card I/O. */
@@ -515,25 +518,25 @@ static void test_sign_checks_lengths(void **state)
 	size_t sig_len = 16;
 
 	memset(in, 0x01, sizeof in);
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, in, 51, sig,
-	                                &sig_len),
-	                 P11U_CARD_E_ARGS);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, in, 51, sig, &sig_len),
+	    P11U_CARD_E_ARGS);
 	assert_int_equal(sig_len, k);
 	sig_len = sizeof sig;
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, in, k - 10, sig,
-	                                &sig_len),
-	                 P11U_CARD_E_DATA_LEN);
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_RAW, in, k - 1, sig,
-	                                &sig_len),
-	                 P11U_CARD_E_DATA_LEN);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, in, k - 10, sig, &sig_len),
+	    P11U_CARD_E_DATA_LEN);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_RAW, in, k - 1, sig, &sig_len),
+	    P11U_CARD_E_DATA_LEN);
 	/* A raw block not below the modulus. */
 	memset(in, 0xFF, k);
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_RAW, in, k, sig,
-	                                &sig_len),
-	                 P11U_CARD_E_DATA_LEN);
-	assert_int_equal(p11u_card_sign(f->card, (enum p11u_keyref)3, P11U_RSA_RAW, in, k, sig,
-	                                &sig_len),
-	                 P11U_CARD_E_ARGS);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_RAW, in, k, sig, &sig_len),
+	    P11U_CARD_E_DATA_LEN);
+	assert_int_equal(
+	    p11u_card_sign(f->card, (enum p11u_keyref)3, P11U_RSA_RAW, in, k, sig, &sig_len),
+	    P11U_CARD_E_ARGS);
 	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, (enum p11u_rsa_alg)1, in, 51,
 	                                sig, &sig_len),
 	                 P11U_CARD_E_ARGS);
@@ -563,15 +566,15 @@ static void test_decipher_pkcs1(void **state)
 	assert_int_equal(EVP_PKEY_encrypt(ctx, cryptogram, &c_len, secret, 32), 1);
 	EVP_PKEY_CTX_free(ctx);
 	assert_int_equal(verify_pin(f, PIN, NULL), P11U_CARD_OK);
-	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_PKCS1, cryptogram,
-	                                    c_len, plain, &p_len),
+	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_PKCS1,
+	                                    cryptogram, c_len, plain, &p_len),
 	                 P11U_CARD_OK);
 	assert_int_equal(p_len, 32);
 	assert_memory_equal(plain, secret, 32);
 	/* A buffer too small for the plaintext: the size it needs. */
 	p_len = 16;
-	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_PKCS1, cryptogram,
-	                                    c_len, plain, &p_len),
+	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_PKCS1,
+	                                    cryptogram, c_len, plain, &p_len),
 	                 P11U_CARD_E_ARGS);
 	assert_int_equal(p_len, 32);
 }
@@ -662,15 +665,15 @@ static void test_big_key_sign_and_decipher(void **state)
 
 	assert_int_equal(modulus_bytes(f, P11U_CERT_SIGNATURE), 384);
 	assert_int_equal(verify_pin(f, PIN, NULL), P11U_CARD_OK);
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, di, di_len, sig,
-	                                &sig_len),
-	                 P11U_CARD_OK);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, di, di_len, sig, &sig_len),
+	    P11U_CARD_OK);
 	assert_int_equal(sig_len, 384);
 	assert_signature_verifies(f, sig, sig_len);
 	assert_int_equal(EVP_PKEY_encrypt(ctx, cryptogram, &c_len, secret, 16), 1);
 	EVP_PKEY_CTX_free(ctx);
-	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_PKCS1, cryptogram,
-	                                    c_len, plain, &p_len),
+	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_PKCS1,
+	                                    cryptogram, c_len, plain, &p_len),
 	                 P11U_CARD_OK);
 	assert_int_equal(p_len, 16);
 	assert_memory_equal(plain, secret, 16);
@@ -711,12 +714,12 @@ static void test_hicos_read_only(void **state)
 	                 P11U_CARD_E_NOT_SUPPORTED);
 	assert_int_equal(p11u_card_reset_pin(f->card, uc, 8, pin, 6, &tries),
 	                 P11U_CARD_E_NOT_SUPPORTED);
-	assert_int_equal(p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, in, 51, out,
-	                                &out_len),
-	                 P11U_CARD_E_NOT_SUPPORTED);
-	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_RAW, in, 256, out,
-	                                    &out_len),
-	                 P11U_CARD_E_NOT_SUPPORTED);
+	assert_int_equal(
+	    p11u_card_sign(f->card, P11U_KEY_SIGNATURE, P11U_RSA_PKCS1, in, 51, out, &out_len),
+	    P11U_CARD_E_NOT_SUPPORTED);
+	assert_int_equal(
+	    p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_RAW, in, 256, out, &out_len),
+	    P11U_CARD_E_NOT_SUPPORTED);
 	assert_int_equal(p11u_card_random(f->card, out, 16), P11U_CARD_E_NOT_SUPPORTED);
 	p11u_log_set_stream(NULL);
 	unsetenv("P11UNLOCK_DEBUG");
@@ -733,40 +736,44 @@ static void test_hicos_read_only(void **state)
 	free(log);
 }
 
-#define BOTH(f, s)                                                                             \
-	{#f " (T=1)", f, s, teardown, (void *)&mode_t1}, {                                     \
-		#f " (T=0)", f, s, teardown, (void *)&mode_t0                                  \
+#define BOTH(f, s)                                                                                 \
+	{#f " (T=1)", f, s, teardown, (void *)&mode_t1},                                           \
+	{                                                                                          \
+#f " (T=0)", f, s, teardown, (void *)&mode_t0                                      \
 	}
-#define BOTH_NO_FIXTURE(f)                                                                     \
-	{#f " (T=1)", f, NULL, NULL, (void *)&mode_t1}, {#f " (T=0)", f, NULL, NULL, (void *)&mode_t0}
+#define BOTH_NO_FIXTURE(f)                                                                         \
+	{#f " (T=1)", f, NULL, NULL, (void *)&mode_t1},                                            \
+	{                                                                                          \
+#f " (T=0)", f, NULL, NULL, (void *)&mode_t0                                       \
+	}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_open_reads_info_and_certs, setup),
-		BOTH_NO_FIXTURE(test_open_unknown_card_type),
-		BOTH_NO_FIXTURE(test_open_test_type_without_atr_mark),
-		cmocka_unit_test(test_secret_format_ok),
-		BOTH(test_secret_state_initial, setup),
-		BOTH(test_verify_right, setup),
-		BOTH(test_verify_wrong_until_blocked, setup),
-		BOTH(test_verify_right_restores_counter, setup),
-		BOTH(test_format_errors_cost_nothing, setup),
-		BOTH(test_change_pin, setup),
-		BOTH(test_reset_pin_not_locked, setup),
-		BOTH(test_reset_pin_locked, setup),
-		BOTH(test_reset_pin_wrong_user_code_until_blocked, setup),
-		BOTH(test_sign_pkcs1, setup),
-		BOTH(test_sign_raw, setup),
-		BOTH(test_sign_needs_verified_pin, setup),
-		BOTH(test_sign_checks_lengths, setup),
-		BOTH(test_decipher_pkcs1, setup),
-		BOTH(test_decipher_raw, setup),
-		BOTH(test_decipher_needs_verified_pin, setup),
-		BOTH(test_random, setup),
-		BOTH(test_transactions_nest, setup),
-		BOTH(test_big_key_sign_and_decipher, setup_big),
-		BOTH(test_hicos_read_only, setup_cht),
+	    BOTH(test_open_reads_info_and_certs, setup),
+	    BOTH_NO_FIXTURE(test_open_unknown_card_type),
+	    BOTH_NO_FIXTURE(test_open_test_type_without_atr_mark),
+	    cmocka_unit_test(test_secret_format_ok),
+	    BOTH(test_secret_state_initial, setup),
+	    BOTH(test_verify_right, setup),
+	    BOTH(test_verify_wrong_until_blocked, setup),
+	    BOTH(test_verify_right_restores_counter, setup),
+	    BOTH(test_format_errors_cost_nothing, setup),
+	    BOTH(test_change_pin, setup),
+	    BOTH(test_reset_pin_not_locked, setup),
+	    BOTH(test_reset_pin_locked, setup),
+	    BOTH(test_reset_pin_wrong_user_code_until_blocked, setup),
+	    BOTH(test_sign_pkcs1, setup),
+	    BOTH(test_sign_raw, setup),
+	    BOTH(test_sign_needs_verified_pin, setup),
+	    BOTH(test_sign_checks_lengths, setup),
+	    BOTH(test_decipher_pkcs1, setup),
+	    BOTH(test_decipher_raw, setup),
+	    BOTH(test_decipher_needs_verified_pin, setup),
+	    BOTH(test_random, setup),
+	    BOTH(test_transactions_nest, setup),
+	    BOTH(test_big_key_sign_and_decipher, setup_big),
+	    BOTH(test_hicos_read_only, setup_cht),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
