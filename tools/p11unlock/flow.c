@@ -69,11 +69,12 @@ static enum line_rv ask_line(const struct tool *tool, const char *text, char *bu
 	return prompt_read(&tool->prompt, text, false, buf, size, &len);
 }
 
-static int ask_card_number(const struct tool *tool, size_t count, size_t *chosen)
+/* The number a card has in the list shown (its index + 1), among the cards the selection allows. */
+static int ask_card_number(const struct tool *tool, const struct card_list *list, size_t *chosen)
 {
 	char prompt[128], answer[32];
 
-	snprintf(prompt, sizeof(prompt), _("Choose a card [1-%zu]: "), count);
+	snprintf(prompt, sizeof(prompt), _("Choose a card [1-%zu]: "), list->count);
 	for (;;) {
 		char *end;
 		unsigned long n;
@@ -81,43 +82,40 @@ static int ask_card_number(const struct tool *tool, size_t count, size_t *chosen
 		if (ask_line(tool, prompt, answer, sizeof(answer)) != LINE_OK)
 			return EXIT_TOOL_USAGE;
 		n = strtoul(answer, &end, 10);
-		if (answer[0] >= '0' && answer[0] <= '9' && *end == '\0' && n >= 1 && n <= count) {
+		if (answer[0] >= '0' && answer[0] <= '9' && *end == '\0' && n >= 1 &&
+		    n <= list->count && card_selected(&tool->selector, &list->cards[n - 1])) {
 			*chosen = n - 1;
 			return EXIT_TOOL_OK;
 		}
-		printf(_("Please enter a number from 1 to %zu.\n"), count);
+		printf(_("Please enter the number of one of the cards listed above.\n"));
 	}
 }
 
 /* Step 2: the card the selection names, the only card, or the holder's choice. */
 static int choose(const struct tool *tool, struct card_list *list, struct card **card)
 {
-	size_t matches[64];
-	size_t n_matches = 0, chosen;
+	size_t n_matches = 0, match = 0;
 	int rc;
 
-	for (size_t i = 0; i < list->count && n_matches < sizeof(matches) / sizeof(matches[0]);
-	     i++) {
-		if (card_selected(&tool->selector, &list->cards[i]))
-			matches[n_matches++] = i;
+	for (size_t i = 0; i < list->count; i++) {
+		if (card_selected(&tool->selector, &list->cards[i])) {
+			match = i;
+			n_matches++;
+		}
 	}
 	if (n_matches == 0) {
 		fprintf(stderr, "%s\n", _("No card matches --serial, --slot or --token."));
 		return EXIT_TOOL_NO_CARD;
 	}
-	if (n_matches == 1) {
-		*card = &list->cards[matches[0]];
-		return EXIT_TOOL_OK;
-	}
-	if (!tool->prompt.interactive) {
+	if (n_matches > 1 && !tool->prompt.interactive) {
 		fprintf(
 		    stderr, "%s\n",
 		    _("Several cards are present: choose one with --serial, --slot or --token."));
 		return EXIT_TOOL_USAGE;
 	}
-	rc = ask_card_number(tool, n_matches, &chosen);
+	rc = n_matches > 1 ? ask_card_number(tool, list, &match) : EXIT_TOOL_OK;
 	if (rc == EXIT_TOOL_OK)
-		*card = &list->cards[matches[chosen]];
+		*card = &list->cards[match];
 	return rc;
 }
 

@@ -63,8 +63,13 @@ static void test_token_classes(void **state)
 {
 	CK_TOKEN_INFO card =
 	    token_info("憑證測試中心 1349", "p11unlock", "P11U V1", "XC00000000091349");
-	CK_TOKEN_INFO user_code = token_info("用戶代碼 XC00000000091349", "p11unlock",
-	                                     "P11U user code", "XC00000000091349");
+	CK_TOKEN_INFO user_code =
+	    token_info("用戶代碼 XC00000000091349", "p11unlock", "User code", "XC00000000091349");
+	/* Either mark is enough. */
+	CK_TOKEN_INFO user_code_model =
+	    token_info("XC00000000091349", "p11unlock", "User code", "XC00000000091349");
+	CK_TOKEN_INFO user_code_label =
+	    token_info("用戶代碼 XC00000000091349", "p11unlock", "UC", "XC00000000091349");
 	CK_TOKEN_INFO hicos =
 	    token_info("王小明 1349", "p11unlock", "CHT V32N", "TP03000000001349");
 	CK_TOKEN_INFO foreign = token_info("PIV Card", "piv_II", "PKCS#15 emulated", "00000001");
@@ -73,6 +78,8 @@ static void test_token_classes(void **state)
 	(void)state;
 	assert_false(token_is_user_code(&card));
 	assert_true(token_is_user_code(&user_code));
+	assert_true(token_is_user_code(&user_code_model));
+	assert_true(token_is_user_code(&user_code_label));
 	assert_false(token_is_user_code(&hicos));
 	/* Only our module's tokens are user-code tokens, whatever another module's label says. */
 	assert_false(token_is_user_code(&foreign_label));

@@ -76,13 +76,16 @@ void module_close(struct module *module)
 
 bool token_is_user_code(const CK_TOKEN_INFO *info)
 {
-	char manufacturer[33], label[33];
+	static const size_t prefix_len = sizeof(USER_CODE_TOKEN_LABEL_PREFIX) - 1;
+	char manufacturer[33], label[33], model[17];
 
 	PADDED_COPY(manufacturer, info->manufacturerID);
 	PADDED_COPY(label, info->label);
-	return strcmp(manufacturer, P11UNLOCK_MANUFACTURER) == 0 &&
-	       strncmp(label, USER_CODE_TOKEN_LABEL_PREFIX, strlen(USER_CODE_TOKEN_LABEL_PREFIX)) ==
-	           0;
+	PADDED_COPY(model, info->model);
+	if (strcmp(manufacturer, P11UNLOCK_MANUFACTURER) != 0)
+		return false;
+	return strcmp(model, USER_CODE_TOKEN_MODEL) == 0 ||
+	       strncmp(label, USER_CODE_TOKEN_LABEL_PREFIX, prefix_len) == 0;
 }
 
 enum card_kind card_kind_of(const CK_TOKEN_INFO *info)

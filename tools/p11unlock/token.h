@@ -20,7 +20,9 @@
 
 /* The manufacturerID of our module's tokens. */
 #define P11UNLOCK_MANUFACTURER "p11unlock"
-/* Labels of our module's user-code tokens start with this (the token for Firefox). */
+/* Our module's user-code tokens (the token for Firefox while a card is locked) have this
+ * model, and labels starting with this prefix. */
+#define USER_CODE_TOKEN_MODEL        "User code"
 #define USER_CODE_TOKEN_LABEL_PREFIX "用戶代碼"
 
 struct module {
