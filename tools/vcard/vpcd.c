@@ -334,8 +334,11 @@ static void log_event(FILE *log, const char *what)
 	fflush(log);
 }
 
-/* Answers a control code.  Returns IO_ERROR for an unknown code. */
-static enum io_result handle_control(int fd, struct vcard *card, uint8_t code, FILE *log)
+/* Answers a control code.  Returns IO_ERROR for an unknown code.  vpcd asks for
+ * the ATR to poll for the card several times a second, so only the first ATR
+ * of a connection is logged. */
+static enum io_result handle_control(int fd, struct vcard *card, uint8_t code, FILE *log,
+                                     bool *atr_logged)
 {
 	uint8_t atr[ATR_MAX];
 	size_t atr_len;
@@ -359,11 +362,12 @@ static enum io_result handle_control(int fd, struct vcard *card, uint8_t code, F
 			fprintf(stderr, "p11unlock-vcard: the card has no valid ATR\n");
 			return IO_ERROR;
 		}
-		if (log) {
+		if (log && !*atr_logged) {
 			fprintf(log, "atr ");
 			log_hex(log, atr, atr_len);
 			fputc('\n', log);
 			fflush(log);
+			*atr_logged = true;
 		}
 		return send_message(fd, atr, atr_len);
 	default:
@@ -379,6 +383,7 @@ static int serve_connection(int fd, struct vcard *card, const struct vcard_serve
 {
 	uint8_t len_buf[2], apdu[APDU_SHORT_MAX], resp[VCARD_RESP_MAX];
 	unsigned long apdus = 0;
+	bool atr_logged = false;
 	enum io_result r;
 	size_t len, resp_len;
 
@@ -402,7 +407,7 @@ static int serve_connection(int fd, struct vcard *card, const struct vcard_serve
 		if (r != IO_OK)
 			break;
 		if (len == 1) {
-			r = handle_control(fd, card, apdu[0], opts->log);
+			r = handle_control(fd, card, apdu[0], opts->log, &atr_logged);
 			if (r != IO_OK)
 				break;
 			continue;
