@@ -161,7 +161,9 @@ void vcard_get_status(const struct vcard *card, struct vcard_status *status)
 int vcard_reset_user_code(struct vcard *card, const char *new_user_code, char *err, size_t err_size)
 {
 	size_t len = strlen(new_user_code);
+	struct vcard_data before;
 	uint16_t sw;
+	int rc;
 
 	if (!vcard_secret_format_ok(VCARD_REF_USER_CODE, (const uint8_t *)new_user_code, len,
 	                            &sw)) {
@@ -170,10 +172,17 @@ int vcard_reset_user_code(struct vcard *card, const char *new_user_code, char *e
 		                "(0x21-0x7E, no spaces)");
 		return -1;
 	}
-	memcpy(card->data.user_code, new_user_code, len + 1);
+	memcpy(&before, &card->data, sizeof(before));
+	OPENSSL_cleanse(card->data.user_code, sizeof(card->data.user_code));
+	memcpy(card->data.user_code, new_user_code, len);
 	card->data.user_code_tries = VCARD_TRIES_MAX;
-	card->session.user_code_verified = false;
-	return vcard_data_save(&card->data, card->state_path, &card->file_id, err, err_size);
+	rc = vcard_data_save(&card->data, card->state_path, &card->file_id, err, err_size);
+	if (rc != 0)
+		memcpy(&card->data, &before, sizeof(before));
+	else
+		card->session.user_code_verified = false;
+	OPENSSL_cleanse(&before, sizeof(before));
+	return rc;
 }
 
 /* Export. */
