@@ -2,6 +2,8 @@
 #ifndef P11U_PKCS11_ERRORS_H
 #define P11U_PKCS11_ERRORS_H
 
+#include <stdbool.h>
+
 #include <p11-kit/pkcs11.h>
 
 #include "card/card.h"
@@ -17,5 +19,8 @@ CK_RV p11u_ckr_from_card(enum p11u_card_rv rv);
 
 /* "CKR_PIN_INCORRECT" etc., for debug logs. */
 const char *p11u_ckr_name(CK_RV rv);
+
+/* For the unit test: the name table is sorted by value (p11u_ckr_name() bsearches it). */
+bool p11u_ckr_table_sorted(void);
 
 #endif

@@ -1,0 +1,69 @@
+/* p11unlock vendor extension to PKCS#11.
+ *
+ * The module p11unlock-pkcs11.so offers, next to the standard "PKCS 11" interfaces, an
+ * interface named "Vendor P11UNLOCK" through C_GetInterface() (PKCS#11 3.0):
+ *
+ *     CK_INTERFACE *iface;
+ *     CK_VERSION version = {P11UNLOCK_VERSION_MAJOR, P11UNLOCK_VERSION_MINOR};
+ *     rv = C_GetInterface((CK_UTF8CHAR *)P11UNLOCK_INTERFACE_NAME, &version, &iface, 0);
+ *     const P11UNLOCK_FUNCTION_LIST *p11u = iface->pFunctionList;
+ *
+ * Call the module's C_Initialize() first, as for any PKCS#11 function.  Both slots of a reader
+ * (the card slot and the user-code slot) name the same card.
+ *
+ * p11-kit's proxy and remoting forward no vendor interface; through them, read the token's
+ * "PIN status" data object (CKA_APPLICATION "p11unlock"), whose CKA_VALUE is
+ * "pin_tries=N user_code_tries=M". */
+#ifndef P11UNLOCK_P11UNLOCK_H
+#define P11UNLOCK_P11UNLOCK_H
+
+#ifndef CKR_OK
+#include <p11-kit/pkcs11.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define P11UNLOCK_INTERFACE_NAME "Vendor P11UNLOCK"
+#define P11UNLOCK_VERSION_MAJOR  1
+#define P11UNLOCK_VERSION_MINOR  0
+
+/* P11UNLOCK_CARD_INFO.kind */
+#define P11UNLOCK_CARD_TEST  1UL /* p11unlock test card ("P11U V1"): full token */
+#define P11UNLOCK_CARD_HICOS 2UL /* real HiCOS card ("CHT V..N"): read-only token */
+
+/* Version of the P11UNLOCK_CARD_INFO layout; the module fills the structure's version field,
+ * and later versions only append fields. */
+#define P11UNLOCK_CARD_INFO_VERSION_MAJOR 1
+#define P11UNLOCK_CARD_INFO_VERSION_MINOR 0
+
+typedef struct P11UNLOCK_CARD_INFO {
+	CK_VERSION version;          /* layout version, see above */
+	CK_ULONG kind;               /* P11UNLOCK_CARD_TEST or P11UNLOCK_CARD_HICOS */
+	CK_UTF8CHAR card_number[17]; /* e.g. "XC00000000091349", NUL-terminated */
+	CK_UTF8CHAR card_type[25];   /* e.g. "P11U V1" or "CHT V32N", NUL-terminated */
+} P11UNLOCK_CARD_INFO;
+
+/* Exact tries left (0..3) of the card's PIN and user code, read from the card without cost
+ * (an empty VERIFY).  CKR_TOKEN_NOT_PRESENT without a card, CKR_FUNCTION_NOT_SUPPORTED for a
+ * real HiCOS card (which receives no commands of ours), CKR_SLOT_ID_INVALID for an unknown
+ * slot. */
+typedef CK_RV (*P11UNLOCK_GetTriesLeft)(CK_SLOT_ID slot, CK_ULONG_PTR pin_tries,
+                                        CK_ULONG_PTR user_code_tries);
+
+/* The card's number and type (read once at insertion; no card I/O).  CKR_TOKEN_NOT_PRESENT
+ * without a recognized card. */
+typedef CK_RV (*P11UNLOCK_GetCardInfo)(CK_SLOT_ID slot, P11UNLOCK_CARD_INFO *info);
+
+typedef struct P11UNLOCK_FUNCTION_LIST {
+	CK_VERSION version; /* P11UNLOCK_VERSION_MAJOR.P11UNLOCK_VERSION_MINOR */
+	P11UNLOCK_GetTriesLeft P11U_GetTriesLeft;
+	P11UNLOCK_GetCardInfo P11U_GetCardInfo;
+} P11UNLOCK_FUNCTION_LIST;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,310 @@
+/* Internal interfaces of the PKCS#11 front, file by file.
+ *
+ * A PKCS#11 call goes: module.c (the entry point: enter, one call, leave) -> the file that
+ * implements it (slot.c, token.c, session.c, login.c, find.c, ops.c) -> the card layer
+ * (card/card.h) or the object and crypto layer (object.h, crypto.h).
+ *
+ * Everything here runs with the module lock held (call.c), so no structure below has a lock
+ * of its own.  The one exception is C_WaitForSlotEvent, which drops the lock while it waits. */
+#ifndef P11U_PKCS11_FRONT_H
+#define P11U_PKCS11_FRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "card/card.h"
+#include "p11unlock/p11unlock.h"
+#include "pcsc/reader.h"
+#include "pkcs11/conf.h"
+#include "pkcs11/crypto.h"
+#include "pkcs11/object.h"
+
+/* Token field sizes and PIN lengths advertised in CK_TOKEN_INFO.  ulMaxPinLen covers the user
+ * code (SO login), which is longer than the PIN. */
+#define P11U_TOKEN_MIN_PIN_LEN P11U_PIN_MIN
+#define P11U_TOKEN_MAX_PIN_LEN P11U_USER_CODE_MAX
+
+/* ------------------------------------------------------------------------------------------
+ * Slots and tokens (slot.c: readers, presence, card insertion, slot events;
+ * token.c: token info, retry counters, login state of a token)
+ * ------------------------------------------------------------------------------------------ */
+
+enum p11u_token_state {
+	P11U_TOKEN_NONE,         /* no card, or a card that gets no token (test card while
+	                            allow_test_cards is off) */
+	P11U_TOKEN_UNRECOGNIZED, /* a card that is not one of ours, or a mute card */
+	P11U_TOKEN_READ_ONLY,    /* real HiCOS card: certificates and public keys only */
+	P11U_TOKEN_FULL,         /* p11unlock test card */
+};
+
+enum p11u_login {
+	P11U_LOGIN_NONE,
+	P11U_LOGIN_USER,    /* PIN verified on the card by this module */
+	P11U_LOGIN_SO,      /* user code verified on the card, kept for C_InitPIN */
+	P11U_LOGIN_UNBLOCK, /* opensc_unblock_styles: CKU_CONTEXT_SPECIFIC user code kept for
+	                       C_SetPIN */
+};
+
+/* A secret kept for the length of one login (wiped with OPENSSL_cleanse). */
+struct p11u_secret_buf {
+	uint8_t bytes[P11U_USER_CODE_MAX];
+	size_t len;
+};
+
+struct p11u_counters {
+	bool known;
+	int pin_tries;
+	int user_code_tries;
+	struct timespec read_at; /* CLOCK_MONOTONIC */
+};
+
+/* One PC/SC reader and its two slots: 2n shows the card token, 2n+1 the user-code token. */
+struct p11u_slot {
+	char *reader_name;
+	CK_SLOT_ID card_slot_id; /* 2n */
+	bool listed;             /* in the latest reader list */
+
+	/* Presence.  Without a connection, pcscd's event counter tells a new insertion. */
+	bool have_event_count;
+	unsigned event_count;
+	struct p11u_reader *conn; /* kept open while a card of ours is present */
+	struct p11u_card *card;
+	const struct p11u_card_info *info;
+	enum p11u_token_state state;
+
+	/* Generations: a new value for each token that appears, 0 while there is none.  Sessions
+	 * remember the generation they were opened on; a mismatch means the token went away. */
+	unsigned long card_gen;
+	unsigned long uc_gen;
+
+	struct p11u_object_table objects; /* built once per insertion */
+	char label[33];                   /* card token label, UTF-8, NUL-terminated */
+	struct p11u_counters counters;
+
+	enum p11u_login card_login;
+	bool uc_login;
+	struct p11u_secret_buf card_secret; /* SO or UNBLOCK login */
+	struct p11u_secret_buf uc_secret;   /* user-code token login */
+
+	/* C_WaitForSlotEvent: the generations last reported. */
+	unsigned long reported_card_gen;
+	unsigned long reported_uc_gen;
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Sessions (session.c)
+ * ------------------------------------------------------------------------------------------ */
+
+struct p11u_find {
+	bool active;
+	CK_OBJECT_HANDLE *handles;
+	size_t count;
+	size_t next;
+};
+
+struct p11u_session {
+	CK_SESSION_HANDLE handle;
+	struct p11u_slot *slot;
+	bool uc;                 /* opened on the user-code slot */
+	unsigned long token_gen; /* the token it was opened on */
+	bool rw;
+	struct p11u_op sign;
+	struct p11u_op decrypt;
+	struct p11u_op digest;
+	struct p11u_find find;
+};
+
+/* ------------------------------------------------------------------------------------------
+ * The module (call.c)
+ * ------------------------------------------------------------------------------------------ */
+
+struct p11u_module {
+	struct p11u_config config;
+	struct p11u_pcsc *pcsc; /* NULL while pcscd is unreachable (retried on each slot list) */
+
+	struct p11u_slot **slots; /* index n = slots 2n and 2n+1; never shrinks */
+	size_t n_slots;
+	CK_SLOT_ID *slot_list; /* answer of the last C_GetSlotList(pSlotList = NULL) */
+	CK_ULONG slot_list_len;
+	bool slot_list_token_present;
+
+	struct p11u_session **sessions;
+	size_t n_sessions;
+	size_t sessions_cap;
+
+	unsigned long generation; /* source of token generations */
+
+	bool finalizing; /* C_Finalize is waiting for C_WaitForSlotEvent to leave */
+	unsigned waiters;
+};
+
+struct p11u_call {
+	const char *name;
+	struct p11u_module *m;
+	CK_SESSION_HANDLE handle;     /* for the log line */
+	struct p11u_session *session; /* set by p11u_enter_session() */
+	bool locked;
+};
+
+CK_RV p11u_initialize(CK_VOID_PTR init_args);
+CK_RV p11u_finalize(CK_VOID_PTR reserved);
+CK_RV p11u_get_info(CK_INFO_PTR info, CK_BYTE cryptoki_major, CK_BYTE cryptoki_minor);
+
+/* Every entry point: enter (initialized in this process, lock), do one thing, leave (unlock,
+ * log the result under P11U_LOG_CALL).  p11u_leave() must be called whatever enter returned. */
+CK_RV p11u_enter(struct p11u_call *call, const char *name);
+/* p11u_enter() plus the session lookup (CKR_SESSION_HANDLE_INVALID, or CKR_DEVICE_REMOVED
+ * once when its token went away). */
+CK_RV p11u_enter_session(struct p11u_call *call, const char *name, CK_SESSION_HANDLE handle);
+CK_RV p11u_leave(struct p11u_call *call, CK_RV rv);
+/* An entry point this module does not implement: enter, return refusal, leave. */
+CK_RV p11u_refuse(const char *name, CK_RV refusal);
+
+/* C_WaitForSlotEvent only: give up the lock while waiting; resume returns
+ * CKR_CRYPTOKI_NOT_INITIALIZED when C_Finalize ran meanwhile (the lock is held again either
+ * way, so p11u_leave() stays the single exit). */
+void p11u_call_suspend(struct p11u_call *call);
+CK_RV p11u_call_resume(struct p11u_call *call);
+
+/* ------------------------------------------------------------------------------------------
+ * slot.c
+ * ------------------------------------------------------------------------------------------ */
+
+CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_PTR list,
+                          CK_ULONG_PTR count);
+CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
+/* Slot by ID, brought up to date (p11u_slot_sync). */
+CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);
+/* Notices insertion, removal and resets: no card I/O, except reading a newly inserted card
+ * once (p11u_card_open + objects). */
+void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot);
+/* Forgets the card: objects, logins and secrets; its sessions become stale. */
+void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot);
+void p11u_slots_free(struct p11u_module *m);
+bool p11u_token_present(const struct p11u_slot *slot, bool uc);
+unsigned long p11u_token_gen(const struct p11u_slot *slot, bool uc);
+CK_RV p11u_wait_for_slot_event(struct p11u_call *call, CK_FLAGS flags, CK_SLOT_ID_PTR slot_id);
+
+/* ------------------------------------------------------------------------------------------
+ * token.c
+ * ------------------------------------------------------------------------------------------ */
+
+/* Blank-padded copy of UTF-8 text into a fixed PKCS#11 field, cut on a character boundary. */
+void p11u_pad(CK_UTF8CHAR *field, size_t size, const char *text);
+
+/* At insertion: label (holder and end of the card number) and the first counter reading. */
+void p11u_token_setup(struct p11u_module *m, struct p11u_slot *slot);
+CK_RV p11u_token_get_info(struct p11u_module *m, CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info);
+/* Reads both counters from the card (no cost) unless the last reading is younger than about a
+ * second; force reads anyway. */
+CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot, bool force);
+/* Records counters learnt from a PIN operation (-1 = unchanged); shows or hides the
+ * user-code token. */
+void p11u_token_set_counters(struct p11u_module *m, struct p11u_slot *slot, int pin_tries,
+                             int user_code_tries);
+/* Side effects of a card result: removal drops the card, a reset or a lost verification drops
+ * the logins.  Returns the CK_RV for it. */
+CK_RV p11u_token_card_result(struct p11u_module *m, struct p11u_slot *slot,
+                             enum p11u_card_rv card_rv);
+/* Ends the login of one token and wipes its secret. */
+void p11u_token_logout(struct p11u_module *m, struct p11u_slot *slot, bool uc);
+bool p11u_token_user_logged_in(const struct p11u_slot *slot);
+/* CKR_FUNCTION_NOT_SUPPORTED (with a P11U_LOG_CARD line) unless the card gets security
+ * operations (a real HiCOS card never does). */
+CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *what);
+/* The status object's CKA_VALUE, read fresh from the card. */
+CK_RV p11u_token_status_value(struct p11u_module *m, struct p11u_slot *slot, char *out,
+                              size_t out_size);
+/* The vendor interface (include/p11unlock/p11unlock.h). */
+CK_RV p11u_token_tries_left(struct p11u_module *m, CK_SLOT_ID slot_id, CK_ULONG_PTR pin_tries,
+                            CK_ULONG_PTR user_code_tries);
+CK_RV p11u_token_card_info(struct p11u_module *m, CK_SLOT_ID slot_id, P11UNLOCK_CARD_INFO *info);
+
+/* ------------------------------------------------------------------------------------------
+ * session.c
+ * ------------------------------------------------------------------------------------------ */
+
+CK_RV p11u_session_open(struct p11u_module *m, CK_SLOT_ID slot_id, CK_FLAGS flags,
+                        CK_SESSION_HANDLE_PTR handle);
+CK_RV p11u_session_close(struct p11u_module *m, struct p11u_session *s);
+CK_RV p11u_session_close_all(struct p11u_module *m, CK_SLOT_ID slot_id);
+CK_RV p11u_session_get_info(struct p11u_module *m, struct p11u_session *s,
+                            CK_SESSION_INFO_PTR info);
+CK_RV p11u_session_lookup(struct p11u_module *m, CK_SESSION_HANDLE handle,
+                          struct p11u_session **out);
+/* Live sessions on one token (stale ones of an earlier card are not counted). */
+CK_ULONG p11u_sessions_count(const struct p11u_module *m, const struct p11u_slot *slot, bool uc,
+                             bool rw_only);
+/* Ends the private-key operations of a token's sessions (logout, lost login). */
+void p11u_sessions_end_private_ops(struct p11u_module *m, const struct p11u_slot *slot);
+void p11u_sessions_free(struct p11u_module *m);
+
+/* ------------------------------------------------------------------------------------------
+ * login.c: C_Login, C_Logout, C_SetPIN, C_InitPIN (PIN, SO / user code, user-code token)
+ * ------------------------------------------------------------------------------------------ */
+
+CK_RV p11u_login(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE user_type,
+                 const CK_UTF8CHAR *pin, CK_ULONG pin_len);
+CK_RV p11u_logout(struct p11u_module *m, struct p11u_session *s);
+CK_RV p11u_set_pin(struct p11u_module *m, struct p11u_session *s, const CK_UTF8CHAR *old_pin,
+                   CK_ULONG old_len, const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
+CK_RV p11u_init_pin(struct p11u_module *m, struct p11u_session *s, const CK_UTF8CHAR *pin,
+                    CK_ULONG pin_len);
+
+/* ------------------------------------------------------------------------------------------
+ * find.c: searches and attributes, served from the object table
+ * ------------------------------------------------------------------------------------------ */
+
+/* The object if the session may see it (private objects only while the user is logged in). */
+const struct p11u_object *p11u_visible_object(const struct p11u_session *s,
+                                              CK_OBJECT_HANDLE handle);
+CK_RV p11u_find_init(struct p11u_module *m, struct p11u_session *s, const CK_ATTRIBUTE *tmpl,
+                     CK_ULONG count);
+CK_RV p11u_find_next(struct p11u_session *s, CK_OBJECT_HANDLE_PTR handles, CK_ULONG max,
+                     CK_ULONG_PTR count);
+CK_RV p11u_find_final(struct p11u_session *s);
+void p11u_find_release(struct p11u_find *find);
+CK_RV p11u_get_attribute_value(struct p11u_module *m, struct p11u_session *s,
+                               CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count);
+CK_RV p11u_get_object_size(struct p11u_session *s, CK_OBJECT_HANDLE handle, CK_ULONG_PTR size);
+/* C_CreateObject, C_CopyObject, C_DestroyObject, C_SetAttributeValue: the token's objects are
+ * fixed (see find.c for the return codes chosen). */
+CK_RV p11u_object_create_refused(struct p11u_session *s);
+CK_RV p11u_object_change_refused(struct p11u_session *s, CK_OBJECT_HANDLE handle);
+
+/* ------------------------------------------------------------------------------------------
+ * ops.c: mechanisms, sign, decrypt, digest, random (bookkeeping around crypto.h)
+ * ------------------------------------------------------------------------------------------ */
+
+CK_RV p11u_mechanisms_list(struct p11u_module *m, CK_SLOT_ID slot_id, CK_MECHANISM_TYPE_PTR list,
+                           CK_ULONG_PTR count);
+CK_RV p11u_mechanisms_info(struct p11u_module *m, CK_SLOT_ID slot_id, CK_MECHANISM_TYPE type,
+                           CK_MECHANISM_INFO_PTR info);
+
+CK_RV p11u_sign_init(struct p11u_session *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
+CK_RV p11u_sign(struct p11u_module *m, struct p11u_session *s, const CK_BYTE *data, CK_ULONG len,
+                CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
+CK_RV p11u_sign_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len);
+CK_RV p11u_sign_final(struct p11u_module *m, struct p11u_session *s, CK_BYTE_PTR sig,
+                      CK_ULONG_PTR sig_len);
+
+CK_RV p11u_decrypt_init(struct p11u_session *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
+CK_RV p11u_decrypt(struct p11u_module *m, struct p11u_session *s, const CK_BYTE *in,
+                   CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV p11u_decrypt_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len);
+CK_RV p11u_decrypt_final(struct p11u_session *s);
+
+CK_RV p11u_digest_init(struct p11u_session *s, const CK_MECHANISM *mech);
+CK_RV p11u_digest(struct p11u_session *s, const CK_BYTE *data, CK_ULONG len, CK_BYTE_PTR out,
+                  CK_ULONG_PTR out_len);
+CK_RV p11u_digest_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len);
+CK_RV p11u_digest_final(struct p11u_session *s, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+
+CK_RV p11u_generate_random(struct p11u_module *m, struct p11u_session *s, CK_BYTE_PTR out,
+                           CK_ULONG len);
+
+#endif

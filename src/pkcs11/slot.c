@@ -1,0 +1,438 @@
+/* Slots: PC/SC readers, card presence and insertion, and C_WaitForSlotEvent.
+ *
+ * Each reader gets two fixed slot IDs for the life of the module: 2n for the card token and
+ * 2n+1 for the user-code token (n = order in which the reader was first seen).  Readers that
+ * appear later get the next n on the next C_GetSlotList(pSlotList = NULL).
+ *
+ * Cost model (NSS polls C_GetSlotInfo and C_GetSessionInfo every second): p11u_slot_sync()
+ * asks pcscd only (SCardStatus on our connection, or the reader's event counter); the card is
+ * read once per insertion, by the first call that notices it. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "pkcs11/front.h"
+
+/* C_WaitForSlotEvent wakes at least this often: the user-code token appears or disappears when
+ * another call reads the counters, which pcscd does not report. */
+#define WAIT_POLL_MS 1000
+/* Back-off while pcscd is unreachable or a wait failed. */
+#define WAIT_RETRY_NS (200 * 1000 * 1000L)
+/* pcscd serves at most 16 readers; a wait covers that many. */
+#define WAIT_READERS_MAX 16
+
+bool p11u_token_present(const struct p11u_slot *slot, bool uc)
+{
+	return p11u_token_gen(slot, uc) != 0;
+}
+
+unsigned long p11u_token_gen(const struct p11u_slot *slot, bool uc)
+{
+	return uc ? slot->uc_gen : slot->card_gen;
+}
+
+static struct p11u_slot *slot_by_name(struct p11u_module *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_slots; i++)
+		if (strcmp(m->slots[i]->reader_name, name) == 0)
+			return m->slots[i];
+	return NULL;
+}
+
+static struct p11u_slot *slot_add(struct p11u_module *m, const char *name)
+{
+	struct p11u_slot **grown, *slot;
+
+	grown = realloc(m->slots, (m->n_slots + 1) * sizeof *grown);
+	if (grown == NULL)
+		return NULL;
+	m->slots = grown;
+	slot = calloc(1, sizeof *slot);
+	if (slot == NULL)
+		return NULL;
+	slot->reader_name = strdup(name);
+	if (slot->reader_name == NULL) {
+		free(slot);
+		return NULL;
+	}
+	slot->card_slot_id = 2 * (CK_SLOT_ID)m->n_slots;
+	m->slots[m->n_slots++] = slot;
+	P11U_DEBUG(P11U_LOG_PCSC, "reader %s: slots %lu and %lu", name, slot->card_slot_id,
+	           slot->card_slot_id + 1);
+	return slot;
+}
+
+void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot)
+{
+	if (slot->state != P11U_TOKEN_NONE)
+		P11U_DEBUG(P11U_LOG_CARD, "reader %s: card gone", slot->reader_name);
+	p11u_token_logout(m, slot, true);
+	p11u_token_logout(m, slot, false);
+	p11u_objects_free(&slot->objects);
+	memset(&slot->objects, 0, sizeof slot->objects);
+	if (slot->card != NULL)
+		p11u_card_free(slot->card);
+	if (slot->conn != NULL)
+		p11u_reader_disconnect(slot->conn);
+	slot->card = NULL;
+	slot->conn = NULL;
+	slot->info = NULL;
+	slot->state = P11U_TOKEN_NONE;
+	slot->card_gen = 0;
+	slot->uc_gen = 0;
+	memset(&slot->counters, 0, sizeof slot->counters);
+	slot->label[0] = '\0';
+}
+
+static void set_unrecognized(struct p11u_module *m, struct p11u_slot *slot, const char *why)
+{
+	P11U_DEBUG(P11U_LOG_CARD, "reader %s: card not recognized (%s)", slot->reader_name, why);
+	slot->state = P11U_TOKEN_UNRECOGNIZED;
+	slot->card_gen = ++m->generation;
+}
+
+/* A card was inserted: identify it, read its public files once and build the objects. */
+static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
+                        const struct p11u_reader_state *rs)
+{
+	struct p11u_object_options opts;
+	struct p11u_reader *conn;
+	struct p11u_card *card;
+	const uint8_t *atr;
+	size_t atr_len;
+	enum p11u_io_rv io;
+	enum p11u_card_rv crv;
+	CK_RV rv;
+
+	if (rs->mute) {
+		set_unrecognized(m, slot, "mute");
+		return;
+	}
+	io = p11u_reader_connect(m->pcsc, slot->reader_name, &conn);
+	if (io == P11U_IO_NO_CARD)
+		return;
+	if (io != P11U_IO_OK) {
+		set_unrecognized(m, slot, "cannot connect");
+		return;
+	}
+	atr = p11u_reader_atr(conn, &atr_len);
+	crv = p11u_card_open(p11u_reader_transport(conn), atr, atr_len, &card);
+	if (crv != P11U_CARD_OK) {
+		p11u_reader_disconnect(conn);
+		if (crv == P11U_CARD_E_REMOVED)
+			slot->have_event_count = false;
+		else
+			set_unrecognized(m, slot, p11u_card_rv_str(crv));
+		return;
+	}
+	const struct p11u_card_info *info = p11u_card_info(card);
+	if (info->kind == P11U_CARD_KIND_TEST && !m->config.allow_test_cards) {
+		/* A fake card offered through a network reader must never receive a PIN. */
+		P11U_DEBUG(
+		    P11U_LOG_CARD,
+		    "reader %s: p11unlock test card %s gets no token: allow_test_cards is off",
+		    slot->reader_name, info->card_number);
+		p11u_card_free(card);
+		p11u_reader_disconnect(conn);
+		return;
+	}
+	opts.private_keys = p11u_card_has_security_ops(card);
+	opts.status_object = opts.private_keys;
+	rv = p11u_objects_build(info, &opts, &slot->objects);
+	if (rv != CKR_OK) {
+		p11u_objects_free(&slot->objects);
+		memset(&slot->objects, 0, sizeof slot->objects);
+		p11u_card_free(card);
+		p11u_reader_disconnect(conn);
+		set_unrecognized(m, slot, "objects could not be built");
+		return;
+	}
+	slot->conn = conn;
+	slot->card = card;
+	slot->info = info;
+	slot->state = opts.private_keys ? P11U_TOKEN_FULL : P11U_TOKEN_READ_ONLY;
+	slot->card_gen = ++m->generation;
+	P11U_DEBUG(P11U_LOG_CARD, "reader %s: card %s, type \"%s\": %s token, %zu objects",
+	           slot->reader_name, info->card_number, info->card_type,
+	           slot->state == P11U_TOKEN_FULL ? "full" : "read-only", slot->objects.count);
+	p11u_token_setup(m, slot);
+}
+
+void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot)
+{
+	struct p11u_reader_state rs;
+
+	if (slot->conn != NULL) {
+		switch (p11u_reader_check(slot->conn)) {
+		case P11U_IO_OK:
+			return;
+		case P11U_IO_RESET:
+			p11u_token_card_result(m, slot, P11U_CARD_E_RESET);
+			return;
+		case P11U_IO_ERROR:
+			/* Not necessarily a new card: read it again below. */
+			p11u_slot_drop_card(m, slot);
+			slot->have_event_count = false;
+			break;
+		default:
+			p11u_slot_drop_card(m, slot);
+			break;
+		}
+	}
+	if (m->pcsc == NULL ||
+	    p11u_pcsc_reader_state(m->pcsc, slot->reader_name, &rs) != P11U_IO_OK) {
+		/* Reader unplugged or pcscd gone. */
+		if (slot->state != P11U_TOKEN_NONE)
+			p11u_slot_drop_card(m, slot);
+		slot->have_event_count = false;
+		return;
+	}
+	if (!rs.present) {
+		if (slot->state != P11U_TOKEN_NONE)
+			p11u_slot_drop_card(m, slot);
+		slot->have_event_count = true;
+		slot->event_count = rs.event_count;
+		return;
+	}
+	if (slot->have_event_count && rs.event_count == slot->event_count)
+		return; /* the same insertion as before: nothing new */
+	if (slot->state != P11U_TOKEN_NONE)
+		p11u_slot_drop_card(m, slot);
+	slot->have_event_count = true;
+	slot->event_count = rs.event_count;
+	insert_card(m, slot, &rs);
+}
+
+/* Brings the reader table in line with pcscd's reader list.  Readers seen for the first time
+ * are synced; with quiet, their tokens count as already reported to C_WaitForSlotEvent. */
+static void slots_update(struct p11u_module *m, bool quiet)
+{
+	char **names = NULL;
+
+	if (m->pcsc == NULL && p11u_pcsc_open(&m->pcsc) != P11U_IO_OK) {
+		m->pcsc = NULL;
+		for (size_t i = 0; i < m->n_slots; i++)
+			m->slots[i]->listed = false;
+		return;
+	}
+	if (p11u_pcsc_list_readers(m->pcsc, &names) != P11U_IO_OK) {
+		/* pcscd went away (or was restarted): start over with a new context, unless a
+		 * C_WaitForSlotEvent is using this one right now. */
+		P11U_DEBUG(P11U_LOG_PCSC, "reader list unavailable");
+		for (size_t i = 0; i < m->n_slots; i++) {
+			m->slots[i]->listed = false;
+			p11u_slot_drop_card(m, m->slots[i]);
+			m->slots[i]->have_event_count = false;
+		}
+		if (m->waiters == 0) {
+			p11u_pcsc_close(m->pcsc);
+			m->pcsc = NULL;
+		}
+		return;
+	}
+	for (size_t i = 0; i < m->n_slots; i++)
+		m->slots[i]->listed = false;
+	for (char **name = names; *name != NULL; name++) {
+		struct p11u_slot *slot = slot_by_name(m, *name);
+		bool is_new = slot == NULL;
+
+		if (is_new)
+			slot = slot_add(m, *name);
+		if (slot == NULL)
+			continue;
+		slot->listed = true;
+		if (is_new) {
+			p11u_slot_sync(m, slot);
+			if (quiet) {
+				slot->reported_card_gen = slot->card_gen;
+				slot->reported_uc_gen = slot->uc_gen;
+			}
+		}
+	}
+	p11u_pcsc_free_names(names);
+}
+
+CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_PTR list,
+                          CK_ULONG_PTR count)
+{
+	if (count == NULL)
+		return CKR_ARGUMENTS_BAD;
+	/* PKCS#11: the list is refreshed on the size query; the call that fills the buffer
+	 * returns the same list (unless it comes without a size query first). */
+	if (list == NULL || m->slot_list == NULL || token_present != m->slot_list_token_present) {
+		CK_SLOT_ID *ids;
+		CK_ULONG n = 0;
+
+		slots_update(m, true);
+		ids = calloc(2 * m->n_slots + 1, sizeof *ids);
+		if (ids == NULL)
+			return CKR_HOST_MEMORY;
+		for (size_t i = 0; i < m->n_slots; i++) {
+			struct p11u_slot *slot = m->slots[i];
+
+			if (!slot->listed)
+				continue;
+			if (token_present)
+				p11u_slot_sync(m, slot);
+			for (int uc = 0; uc <= 1; uc++)
+				if (!token_present || p11u_token_present(slot, uc))
+					ids[n++] = slot->card_slot_id + (CK_SLOT_ID)uc;
+		}
+		free(m->slot_list);
+		m->slot_list = ids;
+		m->slot_list_len = n;
+		m->slot_list_token_present = token_present;
+	}
+	if (list == NULL) {
+		*count = m->slot_list_len;
+		return CKR_OK;
+	}
+	if (*count < m->slot_list_len) {
+		*count = m->slot_list_len;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	memcpy(list, m->slot_list, m->slot_list_len * sizeof *list);
+	*count = m->slot_list_len;
+	return CKR_OK;
+}
+
+CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc)
+{
+	if (id / 2 >= m->n_slots)
+		return CKR_SLOT_ID_INVALID;
+	*slot = m->slots[id / 2];
+	*uc = (id & 1) != 0;
+	p11u_slot_sync(m, *slot);
+	return CKR_OK;
+}
+
+CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
+{
+	struct p11u_slot *slot;
+	char description[160];
+	bool uc;
+	CK_RV rv;
+
+	if (info == NULL)
+		return CKR_ARGUMENTS_BAD;
+	rv = p11u_slot_lookup(m, id, &slot, &uc);
+	if (rv != CKR_OK)
+		return rv;
+	memset(info, 0, sizeof *info);
+	if (uc)
+		snprintf(description, sizeof description, "User code: %s", slot->reader_name);
+	else
+		snprintf(description, sizeof description, "%s", slot->reader_name);
+	p11u_pad(info->slotDescription, sizeof info->slotDescription, description);
+	p11u_pad(info->manufacturerID, sizeof info->manufacturerID, "p11unlock");
+	info->flags = CKF_REMOVABLE_DEVICE;
+	if (!uc)
+		info->flags |= CKF_HW_SLOT;
+	if (p11u_token_present(slot, uc))
+		info->flags |= CKF_TOKEN_PRESENT;
+	return CKR_OK;
+}
+
+void p11u_slots_free(struct p11u_module *m)
+{
+	for (size_t i = 0; i < m->n_slots; i++) {
+		p11u_slot_drop_card(m, m->slots[i]);
+		free(m->slots[i]->reader_name);
+		free(m->slots[i]);
+	}
+	free(m->slots);
+	free(m->slot_list);
+	m->slots = NULL;
+	m->n_slots = 0;
+	m->slot_list = NULL;
+	m->slot_list_len = 0;
+}
+
+/* One slot whose token changed since it was last reported, or false. */
+static bool take_event(struct p11u_module *m, CK_SLOT_ID_PTR slot_id)
+{
+	for (size_t i = 0; i < m->n_slots; i++) {
+		struct p11u_slot *slot = m->slots[i];
+
+		p11u_slot_sync(m, slot);
+		if (slot->card_gen != slot->reported_card_gen) {
+			slot->reported_card_gen = slot->card_gen;
+			*slot_id = slot->card_slot_id;
+			return true;
+		}
+		if (slot->uc_gen != slot->reported_uc_gen) {
+			slot->reported_uc_gen = slot->uc_gen;
+			*slot_id = slot->card_slot_id + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void sleep_ns(long ns)
+{
+	struct timespec ts = {0, ns};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Waits (without the module lock) for pcscd to report a change, or WAIT_POLL_MS. */
+static CK_RV wait_for_change(struct p11u_call *call)
+{
+	struct p11u_module *m = call->m;
+	const char *names[WAIT_READERS_MAX];
+	char *copies[WAIT_READERS_MAX];
+	struct p11u_pcsc *pcsc = m->pcsc;
+	size_t n = 0;
+	enum p11u_io_rv io = P11U_IO_ERROR;
+	CK_RV rv;
+
+	for (size_t i = 0; i < m->n_slots && n < WAIT_READERS_MAX; i++) {
+		if (!m->slots[i]->listed)
+			continue;
+		copies[n] = strdup(m->slots[i]->reader_name);
+		if (copies[n] == NULL)
+			break;
+		names[n] = copies[n];
+		n++;
+	}
+	p11u_call_suspend(call);
+	if (pcsc != NULL)
+		io = p11u_pcsc_wait_change(pcsc, names, n, WAIT_POLL_MS);
+	for (size_t i = 0; i < n; i++)
+		free(copies[i]);
+	rv = p11u_call_resume(call);
+	if (rv == CKR_OK && io != P11U_IO_OK) {
+		/* pcscd unreachable (a cancel comes from C_Finalize, seen by resume): back off
+		 * without the lock rather than spin. */
+		p11u_call_suspend(call);
+		sleep_ns(WAIT_RETRY_NS);
+		rv = p11u_call_resume(call);
+	}
+	return rv;
+}
+
+CK_RV p11u_wait_for_slot_event(struct p11u_call *call, CK_FLAGS flags, CK_SLOT_ID_PTR slot_id)
+{
+	struct p11u_module *m = call->m;
+	CK_RV rv;
+
+	if (slot_id == NULL)
+		return CKR_ARGUMENTS_BAD;
+	for (;;) {
+		slots_update(m, false);
+		if (take_event(m, slot_id))
+			return CKR_OK;
+		if (flags & CKF_DONT_BLOCK)
+			return CKR_NO_EVENT;
+		rv = wait_for_change(call);
+		if (rv != CKR_OK)
+			return rv;
+	}
+}
