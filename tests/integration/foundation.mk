@@ -1,1 +1,9 @@
-# foundation integration tests
+# Foundation integration tests: a real pcscd with vpcd readers and the virtual
+# card, through tests/rig.sh (in its own mount + network namespace).  They need
+# root and skip themselves (TAP "1..0 # SKIP") without it.
+FOUNDATION_TESTS = \
+	tests/integration/test-rig.sh
+
+TESTS += $(FOUNDATION_TESTS)
+dist_check_SCRIPTS += $(FOUNDATION_TESTS)
+EXTRA_DIST += tests/rig.sh tests/integration/lib.sh
