@@ -24,7 +24,7 @@
  * nothing; C_SetPIN(code, new PIN) spends at most one try, as one RESET RETRY COUNTER.
  *
  * The last user-code try is never spent implicitly: the user-code token and both OpenSC styles
- * refuse with one try left (CKR_ACTION_PROHIBITED: a policy of the token; with none left
+ * refuse with one try left (CKR_FUNCTION_REJECTED: refused by the token's rule; with none left
  * CKR_PIN_LOCKED), without card I/O when the counters already say so.  Only an explicit SO
  * login (or `p11unlock --last-try`, which uses it) may spend it.
  *
@@ -251,7 +251,7 @@ static CK_RV refuse_last_try(const struct p11u_slot *slot, int user_code_tries)
 	           "reader %s: one user-code try left: refused (only an explicit SO login or "
 	           "`p11unlock --last-try` may spend it)",
 	           slot->reader_name);
-	return CKR_ACTION_PROHIBITED;
+	return CKR_FUNCTION_REJECTED;
 }
 
 /* RESET RETRY COUNTER with a user code and a new PIN.  keep_last_try: refuse when the user
