@@ -141,6 +141,18 @@ static enum io_result sleep_us(unsigned us, const struct saved_signals *sig)
 	return stop_requested ? IO_STOPPED : IO_OK;
 }
 
+/* vpcd (Debian's 0.8 driver) writes the length and the payload of a message
+ * with two send() calls, so Nagle holds the payload back until the length is
+ * acknowledged, and a delayed ACK makes that ~40 ms per APDU.  Acknowledging at
+ * once avoids it; Linux clears TCP_QUICKACK by itself, so it is set before
+ * every read. */
+static void ack_quickly(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 /* Reads exactly len bytes.  An orderly close before the first byte is IO_EOF
  * when eof_ok, an error otherwise. */
 static enum io_result read_exact(int fd, uint8_t *buf, size_t len, bool eof_ok,
@@ -154,6 +166,7 @@ static enum io_result read_exact(int fd, uint8_t *buf, size_t len, bool eof_ok,
 		r = wait_for(fd, -1, sig);
 		if (r != IO_OK)
 			return r;
+		ack_quickly(fd);
 		n = recv(fd, buf + got, len - got, 0);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
