@@ -71,10 +71,6 @@ static int group_setup(void **state)
 	const char *srcdir = getenv("top_srcdir");
 	char env_line[128];
 
-	if (geteuid() != 0 || srcdir == NULL) {
-		fprintf(stderr, "# not root or not run by make check: the rig cannot start\n");
-		return 0;
-	}
 	snprintf(rig_script, sizeof rig_script, "%s/tests/rig.sh", srcdir);
 	snprintf(rig_dir, sizeof rig_dir, "/tmp/p11u-test-pcsc-XXXXXX");
 	assert_non_null(mkdtemp(rig_dir));
@@ -99,12 +95,6 @@ static int group_teardown(void **state)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", rig_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
-
-#define REQUIRE_RIG()                                                                              \
-	do {                                                                                       \
-		if (!rig_up)                                                                       \
-			skip();                                                                    \
-	} while (0)
 
 static struct p11u_pcsc *open_pcsc(void)
 {
@@ -135,7 +125,6 @@ static void test_list_readers(void **state)
 	struct p11u_pcsc *pcsc;
 	char **names = NULL;
 
-	REQUIRE_RIG();
 	pcsc = open_pcsc();
 	assert_int_equal(p11u_pcsc_list_readers(pcsc, &names), P11U_IO_OK);
 	assert_non_null(names);
@@ -151,7 +140,6 @@ static void test_presence(void **state)
 	struct p11u_reader_state st;
 	struct p11u_pcsc *pcsc;
 
-	REQUIRE_RIG();
 	remove_reader1();
 	pcsc = open_pcsc();
 	assert_int_equal(p11u_pcsc_reader_state(pcsc, READER0, &st), P11U_IO_OK);
@@ -177,7 +165,6 @@ static void test_card_over_pcsc(void **state)
 	uint8_t di[51], sig[256];
 	size_t atr_len, sig_len = sizeof sig;
 
-	REQUIRE_RIG();
 	pcsc = open_pcsc();
 	assert_int_equal(p11u_reader_connect(pcsc, READER0, &reader), P11U_IO_OK);
 	atr = p11u_reader_atr(reader, &atr_len);
@@ -242,7 +229,6 @@ static void test_wait_sees_insert_and_remove(void **state)
 	struct waiter w;
 	double t;
 
-	REQUIRE_RIG();
 	remove_reader1();
 	pcsc = open_pcsc();
 	assert_int_equal(p11u_pcsc_reader_state(pcsc, READER1, &before), P11U_IO_OK);
@@ -275,7 +261,6 @@ static void test_wait_timeout(void **state)
 	struct p11u_pcsc *pcsc;
 	double t;
 
-	REQUIRE_RIG();
 	pcsc = open_pcsc();
 	sync_baseline(pcsc);
 	t = now();
@@ -292,7 +277,6 @@ static void test_cancel_wakes_wait(void **state)
 	struct waiter w;
 	double t;
 
-	REQUIRE_RIG();
 	pcsc = open_pcsc();
 	sync_baseline(pcsc);
 	start_waiter(&w, pcsc, UINT_MAX);
@@ -311,7 +295,6 @@ static void test_cancel_before_wait(void **state)
 	struct p11u_pcsc *pcsc;
 	double t;
 
-	REQUIRE_RIG();
 	pcsc = open_pcsc();
 	sync_baseline(pcsc);
 	p11u_pcsc_cancel(pcsc);
@@ -353,7 +336,6 @@ static void test_reset_by_other_application(void **state)
 	uint8_t di[51], sig[256];
 	size_t atr_len, sig_len = sizeof sig;
 
-	REQUIRE_RIG();
 	memset(di, 0x44, sizeof di);
 	pcsc = open_pcsc();
 	assert_int_equal(p11u_reader_connect(pcsc, READER0, &reader), P11U_IO_OK);
@@ -394,7 +376,6 @@ static void test_removed(void **state)
 	const uint8_t *atr;
 	size_t atr_len;
 
-	REQUIRE_RIG();
 	insert_reader1("");
 	pcsc = open_pcsc();
 	assert_int_equal(p11u_reader_connect(pcsc, READER1, &reader), P11U_IO_OK);
@@ -422,7 +403,6 @@ static void test_t0_card_over_pcsc(void **state)
 	uint8_t in[256] = {0}, out[256];
 	size_t atr_len, out_len = sizeof out;
 
-	REQUIRE_RIG();
 	insert_reader1("--t0");
 	pcsc = open_pcsc();
 	assert_int_equal(p11u_reader_connect(pcsc, READER1, &reader), P11U_IO_OK);
@@ -461,5 +441,11 @@ int main(void)
 	    cmocka_unit_test(test_t0_card_over_pcsc),
 	};
 
+	/* cmocka reports a skipped test as "not ok # SKIP", which TAP counts as a failure: skip
+	 * the whole program with a TAP skip plan instead. */
+	if (geteuid() != 0 || getenv("top_srcdir") == NULL) {
+		printf("1..0 # SKIP the test rig needs root and top_srcdir (run by make check)\n");
+		return 0;
+	}
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
