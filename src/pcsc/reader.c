@@ -4,6 +4,12 @@
  * whole of a blocking SCardGetStatusChange(), so waits get a context of their
  * own and listing, presence and card I/O never queue behind a wait.
  *
+ * A wait compares each reader with the state the previous wait returned on
+ * (or, for a reader never waited on, the state first seen by a presence
+ * query): a change that happens between two waits wakes the next one at once
+ * instead of being lost.  p11u_pcsc_close() must not run while a thread waits
+ * (cancel and join it first).
+ *
  * One p11u_reader is used by one thread at a time (the caller serializes; the
  * PKCS#11 front holds its slot lock around card work). */
 #include "config.h"
@@ -268,7 +274,8 @@ enum p11u_io_rv p11u_pcsc_reader_state(struct p11u_pcsc *pcsc, const char *reade
 	return P11U_IO_OK;
 }
 
-/* Fills the wait's reader states: the state each reader was last seen in, or UNAWARE. */
+/* Fills the wait's reader states with the state each reader was last seen in (UNAWARE for a
+ * reader never seen). */
 static void load_baseline(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, size_t n, bool *all_known)
 {
 	*all_known = true;
@@ -282,31 +289,38 @@ static void load_baseline(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, size_t 
 	pthread_mutex_unlock(&pcsc->lock);
 }
 
-static void save_baseline(struct p11u_pcsc *pcsc, const SCARD_READERSTATE *rs, size_t n)
+/* Records the states a wait saw (only_new: for readers without a baseline only). */
+static void save_baseline(struct p11u_pcsc *pcsc, const SCARD_READERSTATE *rs, size_t n,
+                          bool only_new)
 {
 	pthread_mutex_lock(&pcsc->lock);
 	for (size_t i = 0; i < n; i++)
-		remember_state(pcsc, rs[i].szReader, rs[i].dwEventState, false);
+		remember_state(pcsc, rs[i].szReader, rs[i].dwEventState, only_new);
 	pthread_mutex_unlock(&pcsc->lock);
 }
 
-/* One SCardGetStatusChange() on the wait context, with the result mapped for a wait. */
+enum wait_outcome {
+	WAIT_TIMEOUT,
+	WAIT_CHANGED,      /* a reader's state differs from rs[].dwCurrentState */
+	WAIT_LIST_CHANGED, /* a reader of the list is gone (the states were not filled in) */
+};
+
+/* One SCardGetStatusChange() on the wait context. */
 static enum p11u_io_rv wait_once(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, size_t n,
-                                 DWORD timeout, bool *changed)
+                                 DWORD timeout, enum wait_outcome *outcome)
 {
 	LONG rv = SCardGetStatusChange(pcsc->wait_ctx, timeout, rs, (DWORD)n);
 
 	log_call("SCardGetStatusChange", "wait", rv);
-	*changed = false;
 	switch (rv) {
 	case SCARD_S_SUCCESS:
-		*changed = true;
+		*outcome = WAIT_CHANGED;
 		return P11U_IO_OK;
 	case SCARD_E_TIMEOUT:
+		*outcome = WAIT_TIMEOUT;
 		return P11U_IO_OK;
 	case SCARD_E_UNKNOWN_READER:
-		/* A reader of the list is gone: the reader list changed. */
-		*changed = true;
+		*outcome = WAIT_LIST_CHANGED;
 		return P11U_IO_OK;
 	default:
 		/* SCARD_E_CANCELLED (p11u_pcsc_cancel), SCARD_E_NO_SERVICE, ... */
@@ -314,12 +328,36 @@ static enum p11u_io_rv wait_once(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, 
 	}
 }
 
+/* The wait itself, between the cancel bookkeeping of p11u_pcsc_wait_change(). */
+static enum p11u_io_rv wait_for_change(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, size_t n,
+                                       unsigned timeout_ms)
+{
+	enum wait_outcome outcome = WAIT_TIMEOUT;
+	enum p11u_io_rv io;
+	bool all_known;
+
+	load_baseline(pcsc, rs, n, &all_known);
+	if (!all_known) {
+		/* Readers never seen get their current state as baseline; the others keep theirs
+		 * (a change since the last wait must still wake this one). */
+		io = wait_once(pcsc, rs, n, 0, &outcome);
+		if (io != P11U_IO_OK || outcome == WAIT_LIST_CHANGED)
+			return io;
+		save_baseline(pcsc, rs, n, true);
+		load_baseline(pcsc, rs, n, &all_known);
+	}
+	/* INFINITE is UINT32_MAX, so UINT_MAX waits for ever. */
+	io = wait_once(pcsc, rs, n, (DWORD)timeout_ms, &outcome);
+	if (io == P11U_IO_OK && outcome == WAIT_CHANGED)
+		save_baseline(pcsc, rs, n, false);
+	return io;
+}
+
 enum p11u_io_rv p11u_pcsc_wait_change(struct p11u_pcsc *pcsc, const char *const *readers,
                                       size_t n_readers, unsigned timeout_ms)
 {
 	SCARD_READERSTATE rs[READERS_MAX + 1];
-	enum p11u_io_rv io = P11U_IO_OK;
-	bool all_known, changed = false;
+	enum p11u_io_rv io;
 
 	if (n_readers > READERS_MAX)
 		return P11U_IO_ERROR;
@@ -331,6 +369,7 @@ enum p11u_io_rv p11u_pcsc_wait_change(struct p11u_pcsc *pcsc, const char *const 
 
 	pthread_mutex_lock(&pcsc->lock);
 	if (pcsc->cancel_pending) {
+		/* A cancel that came before the wait is not lost. */
 		pcsc->cancel_pending = false;
 		pthread_mutex_unlock(&pcsc->lock);
 		return P11U_IO_ERROR;
@@ -338,23 +377,7 @@ enum p11u_io_rv p11u_pcsc_wait_change(struct p11u_pcsc *pcsc, const char *const 
 	pcsc->waiting = true;
 	pthread_mutex_unlock(&pcsc->lock);
 
-	load_baseline(pcsc, rs, n_readers + 1, &all_known);
-	if (!all_known) {
-		/* First wait on some reader: take the current states as the baseline. */
-		io = wait_once(pcsc, rs, n_readers + 1, 0, &changed);
-		if (io == P11U_IO_OK) {
-			save_baseline(pcsc, rs, n_readers + 1);
-			for (size_t i = 0; i <= n_readers; i++)
-				rs[i].dwCurrentState =
-				    rs[i].dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
-		}
-	}
-	if (io == P11U_IO_OK) {
-		/* INFINITE is UINT32_MAX, so UINT_MAX waits for ever. */
-		io = wait_once(pcsc, rs, n_readers + 1, (DWORD)timeout_ms, &changed);
-		if (io == P11U_IO_OK && changed)
-			save_baseline(pcsc, rs, n_readers + 1);
-	}
+	io = wait_for_change(pcsc, rs, n_readers + 1, timeout_ms);
 
 	pthread_mutex_lock(&pcsc->lock);
 	pcsc->waiting = false;
