@@ -3,13 +3,16 @@
  * The module p11unlock-pkcs11.so offers, next to the standard "PKCS 11" interfaces, an
  * interface named "Vendor P11UNLOCK" through C_GetInterface() (PKCS#11 3.0):
  *
- *     CK_INTERFACE *iface;
+ *     P11UNLOCK_C_GetInterface get_interface = dlsym(module, "C_GetInterface");
+ *     P11UNLOCK_INTERFACE *iface;
  *     CK_VERSION version = {P11UNLOCK_VERSION_MAJOR, P11UNLOCK_VERSION_MINOR};
- *     rv = C_GetInterface((CK_UTF8CHAR *)P11UNLOCK_INTERFACE_NAME, &version, &iface, 0);
+ *     rv = get_interface((CK_UTF8CHAR *)P11UNLOCK_INTERFACE_NAME, &version, &iface, 0);
  *     const P11UNLOCK_FUNCTION_LIST *p11u = iface->pFunctionList;
  *
- * Call the module's C_Initialize() first, as for any PKCS#11 function.  Both slots of a reader
- * (the card slot and the user-code slot) name the same card.
+ * P11UNLOCK_INTERFACE has the layout of PKCS#11 3.0's CK_INTERFACE, so this header also works
+ * with a 2.40 pkcs11.h (Debian 12's p11-kit).  Call the module's C_Initialize() first, as for
+ * any PKCS#11 function.  Both slots of a reader (the card slot and the user-code slot) name
+ * the same card.
  *
  * p11-kit's proxy and remoting forward no vendor interface; through them, read the token's
  * "PIN status" data object (CKA_APPLICATION "p11unlock"), whose CKA_VALUE is
@@ -55,6 +58,15 @@ typedef CK_RV (*P11UNLOCK_GetTriesLeft)(CK_SLOT_ID slot, CK_ULONG_PTR pin_tries,
 /* The card's number and type (read once at insertion; no card I/O).  CKR_TOKEN_NOT_PRESENT
  * without a recognized card. */
 typedef CK_RV (*P11UNLOCK_GetCardInfo)(CK_SLOT_ID slot, P11UNLOCK_CARD_INFO *info);
+
+/* PKCS#11 3.0's CK_INTERFACE and C_GetInterface, under names of their own. */
+typedef struct P11UNLOCK_INTERFACE {
+	CK_CHAR *pInterfaceName;
+	CK_VOID_PTR pFunctionList;
+	CK_FLAGS flags;
+} P11UNLOCK_INTERFACE;
+typedef CK_RV (*P11UNLOCK_C_GetInterface)(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
+                                          P11UNLOCK_INTERFACE **ppInterface, CK_FLAGS flags);
 
 typedef struct P11UNLOCK_FUNCTION_LIST {
 	CK_VERSION version; /* P11UNLOCK_VERSION_MAJOR.P11UNLOCK_VERSION_MINOR */

@@ -70,7 +70,7 @@ static struct p11u_slot *slot_add(struct p11u_module *m, const char *name)
 void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot)
 {
 	if (slot->state != P11U_TOKEN_NONE)
-		P11U_DEBUG(P11U_LOG_CARD, "reader %s: card gone", slot->reader_name);
+		P11U_DEBUG(P11U_LOG_CARD, "reader %s: token closed", slot->reader_name);
 	p11u_token_logout(m, slot, true);
 	p11u_token_logout(m, slot, false);
 	p11u_objects_free(&slot->objects);
@@ -114,8 +114,11 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 		return;
 	}
 	io = p11u_reader_connect(m->pcsc, slot->reader_name, &conn);
-	if (io == P11U_IO_NO_CARD)
+	if (io == P11U_IO_NO_CARD) {
+		/* Gone again, or not powered yet: look again next time. */
+		slot->have_event_count = false;
 		return;
+	}
 	if (io != P11U_IO_OK) {
 		set_unrecognized(m, slot, "cannot connect");
 		return;
