@@ -52,8 +52,8 @@
 # killed), card-INDEX.out (the card's stdout/stderr).
 #
 # Environment: P11U_VCARD (the p11unlock-vcard binary; default
-# $top_builddir/tools/vcard/p11unlock-vcard, then the build tree next to this
-# script, then PATH), P11U_VPCD_DRIVER (libifdvpcd.so), P11U_PCSC_DRIVERS_DIR
+# $top_builddir/tools/vcard/p11unlock-vcard, then the source tree's own build
+# or its _build/ (the quickstart's), then PATH), P11U_VPCD_DRIVER (libifdvpcd.so), P11U_PCSC_DRIVERS_DIR
 # (hidden inside; default /usr/lib/pcsc/drivers), P11U_RIG_PORT_BASE,
 # P11U_RIG_TIMEOUT (seconds to wait for pcscd/cards, default 15),
 # P11U_RIG_PCSCD_ARGS (extra pcscd flags, e.g. "-d"; "-a" would log APDUs,
@@ -73,7 +73,7 @@ die() {
 }
 
 usage() {
-	sed -n '4,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '5,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -175,13 +175,14 @@ find_vpcd_driver() {
 find_vcard() {
 	local p
 	for p in "${P11U_VCARD:-}" "${top_builddir:+$top_builddir/tools/vcard/p11unlock-vcard}" \
-		"$SCRIPT_DIR/../tools/vcard/p11unlock-vcard" "$(command -v p11unlock-vcard 2>/dev/null || true)"; do
+		"$SCRIPT_DIR/../tools/vcard/p11unlock-vcard" "$SCRIPT_DIR/../_build/tools/vcard/p11unlock-vcard" \
+		"$(command -v p11unlock-vcard 2>/dev/null || true)"; do
 		[ -n "$p" ] && [ -x "$p" ] && {
 			(cd "$(dirname "$p")" && echo "$PWD/$(basename "$p")")
 			return
 		}
 	done
-	die "p11unlock-vcard not found: build it, or set P11U_VCARD"
+	die "p11unlock-vcard not found: build it, or name it (sudo env P11U_VCARD=/path/to/p11unlock-vcard ...)"
 }
 
 # --- readers --------------------------------------------------------------------

@@ -20,7 +20,6 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -86,11 +85,13 @@ static void signals_install(struct saved_signals *saved)
 	sigaction(SIGINT, &sa, &saved->old_int);
 }
 
+/* Unblocks first, so a stop signal still pending is taken by our handler rather
+ * than by the caller's (default: terminate). */
 static void signals_restore(const struct saved_signals *saved)
 {
+	sigprocmask(SIG_SETMASK, &saved->old_mask, NULL);
 	sigaction(SIGTERM, &saved->old_term, NULL);
 	sigaction(SIGINT, &saved->old_int, NULL);
-	sigprocmask(SIG_SETMASK, &saved->old_mask, NULL);
 }
 
 enum io_result {
@@ -298,11 +299,12 @@ static void log_data(FILE *log, const char *name, const uint8_t *data, size_t le
 
 /* One line per APDU, e.g.
  *   apdu 3: CLA=80 INS=20 P1=00 P2=01 Lc=6 Le=- data=[redacted 6 bytes] -> SW=63C2 len=0 resp=-
- * Lc/Le follow the short-APDU cases; a command that fits none is logged whole as "raw". */
+ * Lc/Le follow the short-APDU cases; a command that fits none shows malformed(len=N) and the
+ * bytes after the header as "raw". */
 static void log_apdu(FILE *log, unsigned long seq, const uint8_t *apdu, size_t apdu_len,
                      const uint8_t *resp, size_t resp_len, bool secret)
 {
-	size_t lc = 0, data_off = 5;
+	size_t lc = 0;
 	int le = -1;
 
 	fprintf(log, "apdu %lu: ", seq);
@@ -329,7 +331,7 @@ static void log_apdu(FILE *log, unsigned long seq, const uint8_t *apdu, size_t a
 				fputc('-', log);
 			else
 				fprintf(log, "%d", le);
-			log_data(log, "data", apdu + data_off, lc, secret);
+			log_data(log, "data", apdu + 5, lc, secret);
 		}
 	}
 	fprintf(log, " -> SW=%02X%02X len=%zu", resp[resp_len - 2], resp[resp_len - 1],
