@@ -48,14 +48,18 @@ static int detect(const struct tool *tool, struct card_list *list)
 		fprintf(stderr, "%s\n", _("No smart card reader found."));
 		return EXIT_TOOL_NO_CARD;
 	}
+	if (list->count == 0 && list->unrecognized > 0) {
+		fprintf(stderr,
+		        ngettext("%zu card is present but not recognized by %s.\n",
+		                 "%zu cards are present but not recognized by %s.\n",
+		                 (unsigned long)list->unrecognized),
+		        list->unrecognized,
+		        tool->module.description[0] != '\0' ? tool->module.description
+		                                            : tool->module.manufacturer);
+		return EXIT_TOOL_NO_CARD;
+	}
 	if (list->count == 0) {
 		fprintf(stderr, "%s\n", _("No card found: insert your card into the reader."));
-		if (list->unrecognized > 0)
-			fprintf(stderr,
-			        ngettext("%zu card was found but not recognized by the module.\n",
-			                 "%zu cards were found but not recognized by the module.\n",
-			                 (unsigned long)list->unrecognized),
-			        list->unrecognized);
 		return EXIT_TOOL_NO_CARD;
 	}
 	return EXIT_TOOL_OK;
@@ -249,7 +253,7 @@ static int confirm_tries(const struct tool *tool, struct card *card)
 		return EXIT_TOOL_OTHER;
 	}
 	tries_text(&card->user_code, false, text, sizeof(text));
-	printf(_("User code tries left: %s\n"), text);
+	printf("%s%s\n", card->kind == CARD_FOREIGN ? _("SO PIN: ") : _("User code: "), text);
 	if (card->user_code.state == TRIES_LOCKED) {
 		print_blocked(card);
 		return EXIT_TOOL_BLOCKED;
@@ -343,7 +347,7 @@ static int reset_result(const struct tool *tool, struct card *card, CK_RV rv, en
 		print_blocked(card);
 		return EXIT_TOOL_BLOCKED;
 	case CKR_FUNCTION_NOT_SUPPORTED:
-		if (stage == PIN_STAGE_LOGIN) {
+		if (stage == PIN_STAGE_LOGIN && card->kind != CARD_FOREIGN) {
 			/* Our module's answer for a real HiCOS card, whatever its model says. */
 			print_hicos_refusal(card);
 			return EXIT_TOOL_NOT_HANDLED;
@@ -473,6 +477,8 @@ static int change_pin_result(const struct tool *tool, struct card *card, CK_RV r
 		    _("The PIN is locked: run p11unlock with the user code to release the lock."));
 		return EXIT_TOOL_BLOCKED;
 	case CKR_FUNCTION_NOT_SUPPORTED:
+		if (stage != PIN_STAGE_LOGIN || card->kind == CARD_FOREIGN)
+			break;
 		print_hicos_refusal(card);
 		return EXIT_TOOL_NOT_HANDLED;
 	case CKR_PIN_LEN_RANGE:

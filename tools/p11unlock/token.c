@@ -305,18 +305,16 @@ static void read_certificate(const struct module *module, CK_SESSION_HANDLE sess
 }
 
 /* Slot, certificate and counters of the card token in a slot. */
-static void card_read(const struct module *module, CK_SLOT_ID slot, const CK_TOKEN_INFO *info,
-                      struct card *card)
+static void card_read(const struct module *module, CK_SLOT_ID slot, const CK_SLOT_INFO *slot_info,
+                      const CK_TOKEN_INFO *info, struct card *card)
 {
 	CK_FUNCTION_LIST *f = module->functions;
-	CK_SLOT_INFO slot_info;
 	CK_SESSION_HANDLE session;
 
 	memset(card, 0, sizeof(*card));
 	card->slot = slot;
 	card->token_info = *info;
-	if (f->C_GetSlotInfo(slot, &slot_info) == CKR_OK)
-		PADDED_COPY(card->reader, slot_info.slotDescription);
+	PADDED_COPY(card->reader, slot_info->slotDescription);
 	PADDED_COPY(card->label, card->token_info.label);
 	PADDED_COPY(card->serial, card->token_info.serialNumber);
 	PADDED_COPY(card->model, card->token_info.model);
@@ -356,37 +354,39 @@ static CK_RV slot_ids(const struct module *module, CK_BBOOL token_present, CK_SL
 
 CK_RV cards_detect(const struct module *module, struct card_list *list)
 {
+	CK_FUNCTION_LIST *f = module->functions;
 	CK_SLOT_ID *ids = NULL;
 	CK_ULONG count = 0;
 	CK_RV rv;
 
 	memset(list, 0, sizeof(*list));
+	/* Every slot, not only those with a token: a card the module does not recognize is
+	 * present (CKF_TOKEN_PRESENT) but has no token information, and deserves a word. */
 	rv = slot_ids(module, CK_FALSE, &ids, &count);
-	free(ids);
-	if (rv != CKR_OK)
-		return rv;
-	list->slots = count;
-	if (count == 0)
-		return CKR_OK;
-	rv = slot_ids(module, CK_TRUE, &ids, &count);
 	if (rv != CKR_OK || count == 0) {
 		free(ids);
 		return rv;
 	}
+	list->slots = count;
 	list->cards = calloc(count, sizeof(struct card));
 	if (list->cards == NULL) {
 		free(ids);
 		return CKR_HOST_MEMORY;
 	}
 	for (CK_ULONG i = 0; i < count; i++) {
+		CK_SLOT_INFO slot_info;
 		CK_TOKEN_INFO info;
-		if (module->functions->C_GetTokenInfo(ids[i], &info) != CKR_OK) {
+
+		if (f->C_GetSlotInfo(ids[i], &slot_info) != CKR_OK ||
+		    !(slot_info.flags & CKF_TOKEN_PRESENT))
+			continue;
+		if (f->C_GetTokenInfo(ids[i], &info) != CKR_OK) {
 			list->unrecognized++;
 			continue;
 		}
 		if (token_is_user_code(&info))
 			continue;
-		card_read(module, ids[i], &info, &list->cards[list->count++]);
+		card_read(module, ids[i], &slot_info, &info, &list->cards[list->count++]);
 	}
 	free(ids);
 	return CKR_OK;
