@@ -3,24 +3,34 @@
 #
 # Source it from a bash test:
 #   . "$(dirname "$0")/lib.sh"
-#   require_root; require_cmd opensc-tool opensc; require_vcard
+#   require_rig                  # root, namespaces, pcscd, vpcd, opensc-tool, the card binary
 #   plan 3
 #   rig_up                       # private pcscd, PCSCLITE_CSOCK_NAME exported
 #   card_create alice --pin 111111
 #   card_insert 0 alice          # reader 0; the card logs to $(card_log alice)
 #   is "$(apdu_sw 0 '80 A4 00 00 02 3F 00')" "90 00" "SELECT MF"
 #   ...
-# The rig is always stopped and the temporary directory removed on exit
-# (P11U_KEEP_TMP=1 keeps the directory and says where it is).
+# The rig is always stopped and the temporary directory ($TEST_TMP) removed on
+# exit (P11U_KEEP_TMP=1 keeps the directory and says where it is).
 #
 # Paths: $top_srcdir and $top_builddir come from `make check`; run standalone
 # (`sudo tests/integration/test-x.sh` after an in-tree build) they default to
-# the directory above tests/.  For an out-of-tree build set top_builddir.
+# the directory above tests/.  For an out-of-tree build set top_builddir:
+#   sudo env top_builddir=$PWD/_build tests/integration/test-x.sh
 #
 # TAP: plan N | ok DESC CMD... | is GOT WANT DESC | like GOT ERE DESC |
-# unlike GOT ERE DESC | pass DESC | fail DESC | skip DESC WHY | diag MSG |
-# skip_all WHY | bail_out WHY.  The script exits 1 when a test failed or the
-# plan was not met, 0 otherwise.
+#   unlike GOT ERE DESC | pass DESC | fail DESC [DIAG...] | skip DESC WHY |
+#   diag MSG | skip_all WHY | bail_out WHY.  Tests go on after a failure; the
+#   script exits 1 when a test failed or the plan was not met, 0 otherwise.
+# Requirements (skip_all when missing): require_root, require_namespaces,
+#   require_cmd CMD DEBIAN-PACKAGE, require_vcard, require_rig (all of them).
+# Rig: rig_up [--readers N], rig SUBCOMMAND [ARGS] (tests/rig.sh on this rig),
+#   reader_name INDEX, $RIG_DIR.
+# Cards: card_create NAME [create ARGS], card_insert INDEX NAME [run ARGS],
+#   card_remove INDEX, card_state NAME, card_log NAME,
+#   vcard_status_get STATE|NAME KEY.
+# APDUs: apdu_sw INDEX APDU (opensc-tool -r INDEX -s APDU, prints "90 00"),
+#   sw_of OPENSC_TOOL_OUTPUT.  Processes: proc_running PID.
 
 # ----- paths -------------------------------------------------------------------
 
@@ -157,10 +167,19 @@ require_vcard() {
 	[ -x "$P11U_VCARD" ] || skip_all "p11unlock-vcard not built ($P11U_VCARD)"
 }
 
+# Namespaces can be refused even to root (an unprivileged container): then the
+# test cannot run here at all, which is a skip, not a failure.
+require_namespaces() {
+	local err
+	require_cmd unshare util-linux
+	err=$(unshare -m -n --propagation unchanged true 2>&1) ||
+		skip_all "cannot create mount and network namespaces here: $err"
+}
+
 # Everything the rig itself needs.
 require_rig() {
 	require_root
-	require_cmd unshare util-linux
+	require_namespaces
 	require_cmd nsenter util-linux
 	require_cmd ip iproute2
 	require_cmd opensc-tool opensc

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_root
-require_cmd unshare util-linux
+require_namespaces
 require_cmd ip iproute2
 require_cmd python3 python3
 require_vcard
