@@ -62,7 +62,8 @@
 set -euo pipefail
 
 readonly PROG=rig.sh
-readonly SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly SCRIPT_DIR
 readonly MAX_ENTRIES=8
 PORT_BASE=$((${P11U_RIG_PORT_BASE:-0x9000}))
 TIMEOUT=${P11U_RIG_TIMEOUT:-15}
@@ -81,12 +82,12 @@ usage() {
 
 # Field 22 of /proc/PID/stat (start time in clock ticks); empty if gone or a zombie.
 proc_starttime() {
-	local stat rest
+	local stat fields
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	rest=${stat##*) } # fields after "(comm)": state is the first
-	set -- $rest
-	[ "$1" = Z ] && return 0
-	echo "${20}"
+	# The fields after "(comm)": state is the first, start time the 20th.
+	read -r -a fields <<<"${stat##*) }"
+	[ "${fields[0]}" = Z ] && return 0
+	echo "${fields[19]}"
 }
 
 save_pid() {
@@ -145,8 +146,9 @@ rig_dir() {
 }
 
 rig_started() {
-	live_pid "$1/holder.pid" >/dev/null && live_pid "$1/pcscd.pid" >/dev/null ||
+	if ! live_pid "$1/holder.pid" >/dev/null || ! live_pid "$1/pcscd.pid" >/dev/null; then
 		die "no rig running in $1 (tests/rig.sh start $1)"
+	fi
 }
 
 find_pcscd() {
@@ -197,10 +199,9 @@ reader_line() {
 }
 
 reader_port() {
-	local line
-	line=$(reader_line "$@")
-	set -- $line
-	echo "$2"
+	local fields
+	read -r -a fields <<<"$(reader_line "$@")"
+	echo "${fields[1]}"
 }
 
 reader_name() {
@@ -313,7 +314,7 @@ wait_pcscd() {
 }
 
 cmd_start() {
-	local dir entries=1 pcscd driver drivers holder
+	local dir entries=1 pcscd driver drivers holder i pcscd_args
 	dir=$(rig_dir "${1:-}")
 	shift
 	while [ $# -gt 0 ]; do
@@ -330,8 +331,9 @@ cmd_start() {
 		*) usage ;;
 		esac
 	done
-	[[ $entries =~ ^[0-9]+$ ]] && [ "$entries" -ge 1 ] && [ "$entries" -le $MAX_ENTRIES ] ||
+	if ! [[ $entries =~ ^[0-9]+$ ]] || [ "$entries" -lt 1 ] || [ "$entries" -gt $MAX_ENTRIES ]; then
 		die "--readers takes 1..$MAX_ENTRIES (vpcd entries; each makes two readers)"
+	fi
 	require_root
 	require_cmd unshare util-linux
 	require_cmd nsenter util-linux
@@ -349,7 +351,7 @@ cmd_start() {
 	rm -f "$dir/holder.ready" "$dir/run/pcscd.comm" "$dir/run/pcscd.pid"
 	write_config "$dir" "$entries" "$driver"
 	# The mount point for DIR/run; a machine with pcscd installed has it already.
-	[ -d /run/pcscd ] || mkdir -m 0755 -p /run/pcscd
+	[ -d /run/pcscd ] || mkdir -m 0755 /run/pcscd
 
 	# setsid and no inherited stdio: the daemons must outlive this script
 	# without holding the caller's terminal or $(...) pipe open.
@@ -368,9 +370,10 @@ cmd_start() {
 		die "could not set up the namespace"
 	fi
 
+	read -r -a pcscd_args <<<"${P11U_RIG_PCSCD_ARGS:-}"
 	(exec setsid env -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES \
 		nsenter -t "$holder" -m -n --root --wd=/ -- \
-		"$pcscd" -f -c "$dir/reader.conf.d" ${P11U_RIG_PCSCD_ARGS:-} \
+		"$pcscd" -f -c "$dir/reader.conf.d" "${pcscd_args[@]}" \
 		</dev/null >"$dir/pcscd.log" 2>&1) &
 	if ! save_pid "$dir/pcscd.pid" $! || ! wait_pcscd "$dir"; then
 		cmd_stop "$dir" >/dev/null 2>&1 || true

@@ -214,12 +214,21 @@ _cleanup() {
 	fi
 }
 
-trap '_tap_finish; _rc=$?; _cleanup; exit $_rc' EXIT
+_on_exit() {
+	local rc
+	_tap_finish
+	rc=$?
+	_cleanup
+	exit "$rc"
+}
+
+trap _on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ----- rig ----------------------------------------------------------------------------
 
+# shellcheck disable=SC2120 # the arguments are optional
 # rig_up [--readers N]: starts a rig in $TEST_TMP/rig and exports its environment
 # (PCSCLITE_CSOCK_NAME, P11U_RIG_DIR).  Bails out when the rig does not start.
 rig_up() {

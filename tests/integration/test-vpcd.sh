@@ -67,16 +67,16 @@ EOF
 
 # session "CARD ARGS" STEPS...: the card starts first (so it has to wait for vpcd),
 # the fake vpcd 0.3 s later.  Prints the fake vpcd's lines, then "exit=N".
-PORT=35963
+export PORT=35963
 session() {
-	local card_args=$1
-	shift
-	unshare -n bash -c '
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	CARD_ARGS=$1 unshare -n bash -c '
 		ip link set lo up
-		"$P11U_VCARD" run "$STATE" --port '"$PORT"' '"$card_args"' 2>"$ERR" &
+		read -r -a card_args <<<"$CARD_ARGS"
+		"$P11U_VCARD" run "$STATE" --port "$PORT" "${card_args[@]}" 2>"$ERR" &
 		export CARD_PID=$!
 		sleep 0.3
-		python3 "$TEST_TMP/fake-vpcd.py" '"$PORT"' "$@"
+		python3 "$TEST_TMP/fake-vpcd.py" "$PORT" "$@"
 		for ((i = 0; i < 50; i++)); do
 			kill -0 $CARD_PID 2>/dev/null || break
 			sleep 0.1
@@ -87,7 +87,7 @@ session() {
 		else
 			wait $CARD_PID
 			echo exit=$?
-		fi' session "$@"
+		fi' session "${@:2}"
 }
 export P11U_VCARD TEST_TMP
 export STATE=$TEST_TMP/card.state ERR=$TEST_TMP/card.err
@@ -110,7 +110,7 @@ is "$(session "" raw:00 raw:0780A400 raw:00023F00 recv raw:000104000104 recv rec
 
 # The longest short APDU (4 + 1 + 255 + 1 = 261 bytes) is an APDU, not a protocol error.
 long_apdu=80B00000FF$(printf '00%.0s' $(seq 255))00
-out=$(session "" msg:01 msg:$long_apdu recv close | tr '\n' ' ')
+out=$(session "" msg:01 "msg:$long_apdu" recv close | tr '\n' ' ')
 like "$out" "^connected [0-9A-F]{4} exit=0 $" "a 261-byte APDU is answered with a status word"
 
 # --remove-after: the card leaves right after answering the N-th APDU.
@@ -127,8 +127,9 @@ ok "--latency-us 300000: the APDU response took at least 300 ms (took $apdu_ms m
 ok "--latency-us 300000: the ATR is not delayed (took $atr_ms ms)" test "$atr_ms" -lt 250
 
 # SIGTERM while the card is still waiting for vpcd.
+# shellcheck disable=SC2016 # expanded by the inner bash
 out=$(unshare -n bash -c '
-	"$P11U_VCARD" run "$STATE" --port '"$PORT"' 2>"$ERR" &
+	"$P11U_VCARD" run "$STATE" --port "$PORT" 2>"$ERR" &
 	pid=$!
 	sleep 0.3
 	kill -TERM $pid
