@@ -210,10 +210,11 @@ reader_name() {
 
 # Whether pcscd reports a card in reader NAME: "yes", "no", or "missing" (no such
 # reader, or pcscd not answering).  opensc-tool -l only asks for the reader
-# states; it does not connect to the card.
+# states; it does not connect to the card.  OPENSC_CONF=/dev/null: OpenSC's
+# built-in defaults, whatever configuration the caller's tests use.
 card_state() {
 	local dir=$1 name=$2
-	PCSCLITE_CSOCK_NAME=$dir/run/pcscd.comm opensc-tool -l 2>/dev/null |
+	PCSCLITE_CSOCK_NAME=$dir/run/pcscd.comm OPENSC_CONF=/dev/null opensc-tool -l 2>/dev/null |
 		awk -v name="$name" '
 			$1 ~ /^[0-9]+$/ && substr($0, length($0) - length(name) + 1) == name &&
 			substr($0, length($0) - length(name), 1) == " " {
@@ -302,7 +303,7 @@ wait_pcscd() {
 	for ((i = 0; i < TIMEOUT * 10; i++)); do
 		live_pid "$dir/pcscd.pid" >/dev/null || break
 		if [ -S "$dir/run/pcscd.comm" ]; then
-			have=$(PCSCLITE_CSOCK_NAME=$dir/run/pcscd.comm opensc-tool -l 2>/dev/null |
+			have=$(PCSCLITE_CSOCK_NAME=$dir/run/pcscd.comm OPENSC_CONF=/dev/null opensc-tool -l 2>/dev/null |
 				grep -c '^[0-9]' || true)
 			[ "$have" = "$want" ] && return 0
 		fi
