@@ -153,9 +153,13 @@ static void report_problem(void *ctx, unsigned line, const char *message)
 {
 	const struct report_ctx *rc = ctx;
 
-	P11U_DEBUG(P11U_LOG_CONFIG, "%s:%u: %s", rc->path, line, message);
+	char where[32] = "";
+
+	if (line > 0)
+		snprintf(where, sizeof where, ":%u", line);
+	P11U_DEBUG(P11U_LOG_CONFIG, "%s%s: %s", rc->path, where, message);
 	if (rc->to_stderr)
-		fprintf(stderr, "p11unlock: %s:%u: %s\n", rc->path, line, message);
+		fprintf(stderr, "p11unlock: %s%s: %s\n", rc->path, where, message);
 }
 
 /* Reads a whole (small) file; NULL with errno set on failure. */
