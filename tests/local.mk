@@ -1,3 +1,4 @@
 # Integration tests (real pcscd + vpcd + virtual card, through tests/rig.sh).
 include tests/integration/foundation.mk
 include tests/integration/pkcs11.mk
+include tests/integration/tool.mk

@@ -72,7 +72,7 @@ void report_card_text(FILE *out, size_t index, const struct card *card)
 		validity_format(card->cert.not_before, card->cert.not_after, text, sizeof(text));
 		line(out, _("Validity: "), text, validity_note(&card->cert));
 	} else {
-		line(out, _("Holder: "), _("unknown (no certificate)"), "");
+		line(out, _("Holder: "), _("unknown (no holder certificate)"), "");
 	}
 	switch (card->kind) {
 	case CARD_HICOS:

@@ -248,7 +248,8 @@ static void read_tries(const struct module *module, CK_SESSION_HANDLE session, s
 }
 
 /* How well a certificate fits as "the signature certificate": the card profile's "SIGN",
- * then a certificate of the token's user, then any end-entity certificate. */
+ * then a certificate of the token's user, then any end-entity certificate; 0 for a CA
+ * certificate, which never names the holder. */
 static int certificate_rank(const struct module *module, CK_SESSION_HANDLE session,
                             CK_OBJECT_HANDLE object, bool is_ca)
 {
@@ -278,7 +279,7 @@ static void read_certificate(const struct module *module, CK_SESSION_HANDLE sess
 	CK_OBJECT_HANDLE objects[MAX_CERTIFICATES];
 	CK_ULONG count = find_objects(module, session, tmpl, 2, objects, MAX_CERTIFICATES);
 	unsigned char *der = malloc(MAX_CERT_SIZE);
-	int best_rank = -1;
+	int best_rank = 0;
 
 	if (der == NULL)
 		return;

@@ -1,0 +1,144 @@
+#!/bin/bash
+# p11unlock on a terminal, driven through tmux (send-keys / capture-pane): every
+# step on screen, answers typed with echo off, a bad answer asked again, the
+# confirmations (the ordinary one, and "yes" for the user code's last try),
+# the card chosen by its number; in English and in Traditional Chinese.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tool-lib.sh"
+
+require_rig
+require_tool
+require_cmd tmux tmux
+
+plan 41
+
+tool_setup
+TMUX_SOCKET=$TEST_TMP/tmux.sock
+
+tmux_cmd() {
+	tmux -u -S "$TMUX_SOCKET" -f /dev/null "$@"
+}
+
+# session_start ARGS...: p11unlock ARGS... in a new 150x60 terminal (a new tmux session of
+# one server; the previous one is closed); when it ends the pane shows "EXIT=<status>".
+SESSION=0
+session_start() {
+	[ "$SESSION" = 0 ] || tmux_cmd kill-session -t "tool$SESSION" >/dev/null 2>&1
+	SESSION=$((SESSION + 1))
+	tmux_cmd new-session -d -s "tool$SESSION" -x 150 -y 60 \
+		"'$P11U_TOOL' $*; echo EXIT=\$?; sleep 600"
+}
+
+screen() {
+	tmux_cmd capture-pane -p -J -t "tool$SESSION" -S -300 2>&1
+}
+
+# wait_screen ERE: until the screen matches (10 s at most); false otherwise.
+wait_screen() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -Eq -- "$1" <<<"$(screen)" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# answer TEXT: types TEXT and Enter.
+answer() {
+	tmux_cmd send-keys -t "tool$SESSION" -l "$1"
+	tmux_cmd send-keys -t "tool$SESSION" Enter
+}
+
+# step DESC ERE: one test, passes when the screen comes to match ERE.
+step() {
+	if wait_screen "$2"; then
+		pass "$1"
+	else
+		fail "$1" "the screen never matched /$2/; it shows:" "$(screen)"
+	fi
+}
+
+rig_up
+card_create erin --pin "$PIN" --user-code "$USER_CODE"
+card_insert 0 erin || bail_out "card not inserted"
+lock_pin 0 || bail_out "could not lock the PIN"
+
+# --- English: a locked card, a too short PIN and a mismatch asked again ---------------------------
+session_start --lang en
+step "en: step 1 lists the card" "Step 1: detect the cards"
+step "en: the card's lock on screen" "    PIN: locked"
+step "en: step 2 chooses the only card" "Card XC00000000091349 is chosen\."
+step "en: step 3" "Step 3: user code and new PIN"
+unlike "$(screen)" "not locked" "en: no 'not locked' note for a locked card"
+step "en: step 3 asks for the user code" "User code \(6-10 characters\): $"
+answer "$USER_CODE"
+step "en: then the new PIN" "New PIN \(6-8 characters\): $"
+answer 12345
+step "en: a 5-character PIN is refused on the spot" "New PIN: too short, it must have 6 to 8 characters\."
+step "en: and the new PIN asked again" "New PIN \(6-8 characters\): $"
+answer 654321
+step "en: then the confirmation" "New PIN again: $"
+answer 654320
+step "en: a mismatch is refused" "The two new PINs differ\."
+step "en: and the new PIN asked again" "New PIN \(6-8 characters\): $"
+answer 654321
+step "en: confirmation asked again" "New PIN again: $"
+answer 654321
+step "en: step 4 shows the user code's tries" "Step 4: user code tries left"
+step "en: the ordinary confirmation" "Unlock card XC00000000091349 and set the new PIN now\? \[y/N\] $"
+answer y
+step "en: step 5 and the success message" "Step 5: release the lock"
+step "en: exit 0 after 'Card unlocked and PIN reset'" "Card unlocked and PIN reset"$'\n'"EXIT=0"
+unlike "$(screen)" "$USER_CODE|654321|654320|12345[^0-9]" "en: nothing typed was echoed"
+is "$(counters erin)" 3/3 "en: the card agrees (3/3)"
+
+# --- English: the ordinary confirmation declined --------------------------------------------------
+lock_pin 0 || bail_out "could not lock the PIN again"
+session_start --lang en
+step "decline: user code prompt" "User code \(6-10 characters\): $"
+answer "$USER_CODE"
+wait_screen "New PIN \(6-8 characters\): $" && answer 654321
+wait_screen "New PIN again: $" && answer 654321
+step "decline: the confirmation" "\[y/N\] $"
+answer n
+step "decline: nothing sent, exit 5" "Not confirmed: nothing was sent to the card\."$'\n'"EXIT=5"
+is "$(counters erin)" 0/3 "decline: the card's counters unchanged"
+
+# --- Chinese: one user-code try left, the typed "yes" ------------------------------------------------
+if have_zh_catalog; then
+	wrong_user_codes 0 2
+	session_start --lang zh_TW
+	step "zh_TW: 步驟 1" "步驟 1：偵測卡片"
+	step "zh_TW: the card number" "\[1\] 卡號：XC00000000091349"
+	step "zh_TW: validity 自...至..." "    有效期限：自2025年9月1日 至 2031年9月1日"
+	step "zh_TW: PIN碼：已鎖卡" "    PIN碼：已鎖卡"
+	step "zh_TW: 用戶代碼：剩餘 1 次" "    用戶代碼：剩餘 1 次"
+	step "zh_TW: 步驟 2" "已選擇卡片 XC00000000091349。"
+	step "zh_TW: 步驟 3 asks for the user code" "用戶代碼（6 至 10 個字元）：$"
+	answer "$USER_CODE"
+	step "zh_TW: the new PIN" "新PIN碼（6 至 8 個字元）：$"
+	answer 24682468
+	step "zh_TW: the confirmation" "再次輸入新PIN碼：$"
+	answer 24682468
+	step "zh_TW: the last-try warning" "警告：用戶代碼只剩 1 次機會。若這次的用戶代碼錯誤，卡片將無法解鎖，直到組織及團體憑證管理中心重設用戶代碼為止。"
+	step "zh_TW: the last try needs a typed yes" "請輸入 yes 以使用最後一次機會：$"
+	answer yes
+	step "zh_TW: 步驟 5" "步驟 5：解除鎖卡並重設PIN碼"
+	step "zh_TW: 鎖卡解碼/重設PIN碼成功, exit 0" "鎖卡解碼/重設PIN碼成功"$'\n'"EXIT=0"
+	unlike "$(screen)" "$USER_CODE|24682468" "zh_TW: nothing typed was echoed"
+	is "$(counters erin)" 3/3 "zh_TW: the card agrees (3/3)"
+else
+	for ((i = 0; i < 15; i++)); do
+		skip "zh_TW session" "no zh_TW catalog (NLS disabled)"
+	done
+fi
+
+# --- choosing one of two cards by its number -------------------------------------------------------
+card_create frank --card-number XC00000000000002 --pin "$PIN" --user-code "$USER_CODE"
+card_insert 1 frank || bail_out "second card not inserted"
+session_start --lang en --status
+step "two cards: the holder is asked to choose" "Choose a card \[1-2\]: $"
+answer 3
+step "two cards: a number not listed is refused" "Please enter the number of one of the cards listed above\."
+answer 2
+step "two cards: the chosen card's status, exit 0" "\[2\] Card number: XC00000000000002"

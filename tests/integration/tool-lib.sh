@@ -1,0 +1,122 @@
+# tests/integration/tool-lib.sh: helpers for the p11unlock tool's integration tests.
+# shellcheck shell=bash
+#
+# Source it after lib.sh:
+#   . "$(dirname "$0")/lib.sh"
+#   . "$(dirname "$0")/tool-lib.sh"
+#   require_rig; require_tool
+#   tool_setup                   # module config (allow_test_cards), English messages
+#   rig_up; card_create alice; card_insert 0 alice
+#   lock_pin 0
+#   tool_run $'Ab12cd34\n654321\n654321\n' --serial XC00000000091349
+#   is "$RC" 0 "unlocked"
+#
+# Secrets reach the tool on stdin only, as a holder's script would pass them.
+
+: "${P11U_TOOL:=$top_builddir/tools/p11unlock/p11unlock}"
+: "${P11U_MODULE:=$top_builddir/src/pkcs11/.libs/p11unlock-pkcs11.so}"
+
+# The virtual card's defaults (p11unlock-vcard create).
+CARD_NUMBER=XC00000000091349
+USER_CODE=Ab12cd34
+PIN=123456
+
+# Processes a test started (p11-kit server, tmux), stopped on exit whatever happens.
+TOOL_PIDS=()
+TMUX_SOCKET=
+
+tool_cleanup() {
+	local pid
+	[ -n "$TMUX_SOCKET" ] && tmux -S "$TMUX_SOCKET" kill-server >/dev/null 2>&1
+	for pid in "${TOOL_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+trap '_tap_finish; _rc=$?; tool_cleanup; _cleanup; exit $_rc' EXIT
+
+require_tool() {
+	[ -x "$P11U_TOOL" ] || skip_all "p11unlock not built ($P11U_TOOL)"
+	[ -f "$P11U_MODULE" ] || skip_all "the module is not built ($P11U_MODULE)"
+}
+
+# The module with allow_test_cards for this test only; English messages whatever the caller's
+# locale; the zh_TW catalog of the build tree (po/zh_TW.gmo) behind P11UNLOCK_LOCALEDIR.
+tool_setup() {
+	printf 'allow_test_cards = yes\n' >"$TEST_TMP/p11unlock.conf"
+	export P11UNLOCK_CONF=$TEST_TMP/p11unlock.conf P11UNLOCK_MODULE=$P11U_MODULE
+	unset LC_ALL LC_MESSAGES LANGUAGE
+	export LANG=C.UTF-8
+	mkdir -p "$TEST_TMP/locale/zh_TW/LC_MESSAGES"
+	if [ -f "$top_srcdir/po/zh_TW.gmo" ]; then
+		ln -sf "$top_srcdir/po/zh_TW.gmo" "$TEST_TMP/locale/zh_TW/LC_MESSAGES/p11unlock.mo"
+	elif [ -f "$top_builddir/po/zh_TW.gmo" ]; then
+		ln -sf "$top_builddir/po/zh_TW.gmo" "$TEST_TMP/locale/zh_TW/LC_MESSAGES/p11unlock.mo"
+	fi
+	export P11UNLOCK_LOCALEDIR=$TEST_TMP/locale
+}
+
+# Whether the Chinese catalog is there (not with configure --disable-nls).
+have_zh_catalog() {
+	[ -e "$TEST_TMP/locale/zh_TW/LC_MESSAGES/p11unlock.mo" ]
+}
+
+# tool_run INPUT [ARGS...]: runs p11unlock with INPUT on stdin (not a terminal); sets OUT
+# (stdout), ERR (stderr) and RC (exit status).
+tool_run() {
+	local input=$1
+	shift
+	RC=0
+	printf '%s' "$input" | "$P11U_TOOL" "$@" >"$TEST_TMP/tool.out" 2>"$TEST_TMP/tool.err" || RC=$?
+	OUT=$(cat "$TEST_TMP/tool.out")
+	ERR=$(cat "$TEST_TMP/tool.err")
+}
+
+# hex STRING: the bytes of STRING as "41 62 ..." for an APDU.
+hex() {
+	printf '%s' "$1" | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//' | tr a-f A-F
+}
+
+# verify_apdu REF SECRET: VERIFY of the PIN (REF 01) or the user code (REF 02).
+verify_apdu() {
+	printf '80 20 00 %s %02X %s' "$1" "${#2}" "$(hex "$2")"
+}
+
+# lock_pin INDEX: three wrong PINs on the card in reader INDEX, as a holder who mistyped;
+# prints nothing, fails unless the card answered 63C2, 63C1, 63C0.
+lock_pin() {
+	local got
+	got="$(apdu_sw "$1" "$(verify_apdu 01 999999)"),$(apdu_sw "$1" "$(verify_apdu 01 999999)"),$(apdu_sw "$1" "$(verify_apdu 01 999999)")"
+	[ "$got" = "63 C2,63 C1,63 C0" ] || {
+		echo "lock_pin: the card answered $got" >&2
+		return 1
+	}
+}
+
+# wrong_user_codes INDEX N: N wrong user codes sent straight to the card (no tool involved).
+wrong_user_codes() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		apdu_sw "$1" "$(verify_apdu 02 Zz99zz99)" >/dev/null
+	done
+}
+
+# counters NAME: "pin_tries/user_code_tries" of card NAME, e.g. "0/3".
+counters() {
+	echo "$(vcard_status_get "$1" pin_tries)/$(vcard_status_get "$1" user_code_tries)"
+}
+
+# secret_commands NAME: how many commands that can spend a try card NAME has received
+# (VERIFY with data, CHANGE REFERENCE DATA, RESET RETRY COUNTER), from its log.
+secret_commands() {
+	grep -cE 'INS=20 P1=00 P2=0[12] Lc=[1-9]|INS=24 |INS=2C ' "$(card_log "$1")" || true
+}
+
+# pin_works PIN: a user login with PIN through pkcs11-tool sees the private keys.
+pin_works() {
+	local out
+	out=$(LOGIN_PIN=$1 pkcs11-tool --module "$P11U_MODULE" --login --pin env:LOGIN_PIN \
+		--list-objects --type privkey 2>&1) || return 1
+	grep -q 'Private Key Object' <<<"$out"
+}
