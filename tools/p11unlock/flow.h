@@ -11,14 +11,13 @@
 /* Exit codes (documented in --help and p11unlock(1)). */
 enum tool_exit {
 	EXIT_TOOL_OK = 0,
-	EXIT_TOOL_OTHER = 1,         /* module or PKCS#11 error, card removed meanwhile, ... */
+	EXIT_TOOL_OTHER = 1,         /* the module does not load, a PKCS#11 call fails */
 	EXIT_TOOL_USAGE = 2,         /* bad option, or an answer that failed the local checks */
 	EXIT_TOOL_WRONG_SECRET = 3,  /* wrong user code (or wrong current PIN with --change-pin) */
 	EXIT_TOOL_BLOCKED = 4,       /* user code blocked (or PIN locked with --change-pin) */
 	EXIT_TOOL_NOT_CONFIRMED = 5, /* the last user-code try (or the unlock) not confirmed */
-	EXIT_TOOL_NO_CARD = 6,       /* no reader, no card, or no card matching the selection */
-	EXIT_TOOL_NOT_HANDLED =
-	    7, /* a real HiCOS card, or another module's token without --foreign-token */
+	EXIT_TOOL_NO_CARD = 6,     /* no reader, no card, none matching the selection, or removed */
+	EXIT_TOOL_NOT_HANDLED = 7, /* real HiCOS card; foreign token without --foreign-token */
 };
 
 struct tool {

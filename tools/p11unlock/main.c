@@ -104,12 +104,13 @@ static void print_help(void)
 	                 "      --version         show the version and exit\n"));
 	printf("\n%s", _("Exit status:\n"
 	                 "  0  success\n"
-	                 "  1  other error (module, PKCS#11, card removed meanwhile)\n"
+	                 "  1  other error (the module, a PKCS#11 call)\n"
 	                 "  2  usage or input error (nothing was sent to the card)\n"
 	                 "  3  wrong user code (or wrong current PIN with --change-pin)\n"
 	                 "  4  user code blocked (or PIN locked with --change-pin)\n"
 	                 "  5  last try of the user code (or the unlock) not confirmed\n"
-	                 "  6  no reader, no card, or no card matching the selection\n"
+	                 "  6  no reader, no card, no card matching the selection, or the\n"
+	                 "     card removed during the operation\n"
 	                 "  7  card not handled: a real HiCOS card, or another module's token\n"
 	                 "     without --foreign-token\n"));
 	printf("\n%s", _("Environment: P11UNLOCK_MODULE names the default module.\n"
