@@ -109,18 +109,17 @@ unsigned p11u_config_parse(const char *text, struct p11u_config *cfg, p11u_confi
 	while (*p != '\0') {
 		const char *end = strchr(p, '\n');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *hash = memchr(p, '#', len);
+		size_t content = hash != NULL ? (size_t)(hash - p) : len; /* without the comment */
 		char line[256];
 
 		lineno++;
-		if (len >= sizeof line) {
+		if (content >= sizeof line) {
 			report(ctx, lineno, "line too long");
 			problems++;
 		} else {
-			memcpy(line, p, len);
-			line[len] = '\0';
-			char *hash = strchr(line, '#');
-			if (hash != NULL)
-				*hash = '\0';
+			memcpy(line, p, content);
+			line[content] = '\0';
 			if (!parse_line(line, lineno, cfg, report, ctx))
 				problems++;
 		}

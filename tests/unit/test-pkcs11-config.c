@@ -44,11 +44,16 @@ static void test_values(void **state)
 {
 	struct p11u_config cfg;
 	struct reports r = {0};
-	const char *text = "# comment\n"
-	                   "\n"
-	                   "  allow_test_cards = yes   # trailing comment\n"
-	                   "user_code_token=FALSE\n"
-	                   "opensc_unblock_styles\t=\t1";
+	const char *text =
+	    "# a comment longer than any setting line could be: "
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+	    "\n"
+	    "  allow_test_cards = yes   # trailing comment\n"
+	    "user_code_token=FALSE\n"
+	    "opensc_unblock_styles\t=\t1";
 
 	p11u_config_defaults(&cfg);
 	assert_int_equal(p11u_config_parse(text, &cfg, record, &r), 0);
