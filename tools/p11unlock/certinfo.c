@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "i18n.h"
+#include "text.h"
 
 /* X.509 order (no XN_FLAG_DN_REV), "," between RDNs, short names, RFC 4514 escaping of
  * special and control characters, but UTF-8 left as it is (no ASN1_STRFLGS_ESC_MSB). */
@@ -150,6 +151,8 @@ bool cert_facts_from_der(const uint8_t *der, size_t len, struct cert_facts *fact
 	if (cert == NULL)
 		return false;
 	facts->holder = dn_format(X509_get_subject_name(cert));
+	if (facts->holder != NULL)
+		text_sanitize(facts->holder);
 	facts->ca = ca_from_issuer(X509_get_issuer_name(cert));
 	facts->is_ca = X509_check_ca(cert) != 0;
 	if (facts->holder != NULL &&

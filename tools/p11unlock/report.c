@@ -33,14 +33,10 @@ void tries_text(const struct tries *tries, bool is_pin, char *out, size_t size)
 	         tries->left);
 }
 
-/* An indented "Label: value" line; the label is translated, the value is untrusted. */
+/* An indented "Label: value" line (values were sanitized when read). */
 static void line(FILE *out, const char *label, const char *value, const char *suffix)
 {
-	fputs("    ", out);
-	fputs(label, out);
-	text_write(out, value);
-	fputs(suffix, out);
-	fputc('\n', out);
+	fprintf(out, "    %s%s%s\n", label, value, suffix);
 }
 
 static const char *validity_note(const struct cert_facts *cert)
@@ -59,9 +55,7 @@ void report_card_text(FILE *out, size_t index, const struct card *card)
 	char text[160];
 	char slot[64];
 
-	fprintf(out, "[%zu] %s", index, _("Card number: "));
-	text_write(out, card->serial);
-	fputc('\n', out);
+	fprintf(out, "[%zu] %s%s\n", index, _("Card number: "), card->serial);
 	snprintf(slot, sizeof(slot), _(" (slot %lu)"), (unsigned long)card->slot);
 	line(out, _("Reader: "), card->reader, slot);
 	if (card->kind == CARD_FOREIGN)

@@ -202,20 +202,24 @@ static char *capture(void (*write)(FILE *, const void *), const void *arg)
 	return data;
 }
 
-static void write_text(FILE *out, const void *arg)
-{
-	text_write(out, arg);
-}
-
 static void write_json(FILE *out, const void *arg)
 {
 	json_write_string(out, arg);
 }
 
-static void assert_written(void (*write)(FILE *, const void *), const char *in,
-                           const char *expected)
+static void assert_sanitized(const char *in, const char *expected)
 {
-	char *out = capture(write, in);
+	char *text = strdup(in);
+
+	assert_non_null(text);
+	text_sanitize(text);
+	assert_string_equal(text, expected);
+	free(text);
+}
+
+static void assert_json(const char *in, const char *expected)
+{
+	char *out = capture(write_json, in);
 
 	assert_string_equal(out, expected);
 	free(out);
@@ -224,21 +228,21 @@ static void assert_written(void (*write)(FILE *, const void *), const char *in,
 static void test_text_sanitizing(void **state)
 {
 	(void)state;
-	assert_written(write_text, "C=TW,O=組織及團體", "C=TW,O=組織及團體");
-	assert_written(write_text, "a\033[2Jb\x7f\n", "a?[2Jb??");
-	assert_written(write_text,
-	               "a\xc2\x9b"
-	               "b",
-	               "a?b"); /* C1 control U+009B */
-	assert_written(write_text,
-	               "a\xff\xc3"
-	               "zb",
-	               "a??zb");                           /* invalid bytes */
-	assert_written(write_text, "\xe7\xb5", "??");      /* cut sequence */
-	assert_written(write_text, "\xc0\xaf", "??");      /* overlong '/' */
-	assert_written(write_text, "\xed\xa0\x80", "???"); /* surrogate */
-	assert_written(write_json, "O=\"A\\B\"\n", "\"O=\\\"A\\\\B\\\"\\u000a\"");
-	assert_written(write_json, "組織\xff", "\"組織\\ufffd\"");
+	assert_sanitized("C=TW,O=組織及團體", "C=TW,O=組織及團體");
+	assert_sanitized("a\033[2Jb\x7f\n", "a?[2Jb??");
+	assert_sanitized("a\xc2\x9b"
+	                 "b",
+	                 "a?b"); /* C1 control U+009B */
+	assert_sanitized("a\xff\xc3"
+	                 "zb",
+	                 "a??zb");                    /* invalid bytes */
+	assert_sanitized("\xe7\xb5", "??");           /* cut sequence */
+	assert_sanitized("\xc0\xaf", "??");           /* overlong '/' */
+	assert_sanitized("\xed\xa0\x80", "???");      /* surrogate */
+	assert_sanitized("\xf4\x90\x80\x80", "????"); /* beyond U+10FFFF */
+	assert_sanitized("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");
+	assert_json("O=\"A\\B\"\n", "\"O=\\\"A\\\\B\\\"\\u000a\"");
+	assert_json("組織\xff", "\"組織\\ufffd\"");
 }
 
 static void test_selection(void **state)

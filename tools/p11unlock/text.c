@@ -42,23 +42,26 @@ static int is_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
-void text_write(FILE *out, const char *s)
+void text_sanitize(char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	unsigned char *in = (unsigned char *)s;
+	char *out = s;
 	size_t len = strlen(s);
 
 	while (len > 0) {
 		uint32_t cp;
-		size_t n = utf8_decode(p, len, &cp);
+		size_t n = utf8_decode(in, len, &cp);
 		if (n == 0 || is_control(cp)) {
-			fputc('?', out);
+			*out++ = '?';
 			n = n == 0 ? 1 : n;
 		} else {
-			fwrite(p, 1, n, out);
+			memmove(out, in, n);
+			out += n;
 		}
-		p += n;
+		in += n;
 		len -= n;
 	}
+	*out = '\0';
 }
 
 void json_write_string(FILE *out, const char *s)

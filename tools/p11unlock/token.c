@@ -9,6 +9,7 @@
 #include <p11-kit/p11-kit.h>
 
 #include "i18n.h"
+#include "text.h"
 #include "vendor.h"
 
 #define TRIES_MAX        3
@@ -58,6 +59,8 @@ bool module_open(const char *path, struct module *module)
 	if (module->functions->C_GetInfo(&info) == CKR_OK) {
 		PADDED_COPY(module->manufacturer, info.manufacturerID);
 		PADDED_COPY(module->description, info.libraryDescription);
+		text_sanitize(module->manufacturer);
+		text_sanitize(module->description);
 	}
 	if (strcmp(module->manufacturer, P11UNLOCK_MANUFACTURER) == 0)
 		vendor_attach(module, path);
@@ -320,6 +323,11 @@ static void card_read(const struct module *module, CK_SLOT_ID slot, const CK_SLO
 	PADDED_COPY(card->serial, card->token_info.serialNumber);
 	PADDED_COPY(card->model, card->token_info.model);
 	PADDED_COPY(card->manufacturer, card->token_info.manufacturerID);
+	text_sanitize(card->reader);
+	text_sanitize(card->label);
+	text_sanitize(card->serial);
+	text_sanitize(card->model);
+	text_sanitize(card->manufacturer);
 	card->kind = card_kind_of(&card->token_info);
 	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &session) == CKR_OK) {
 		read_certificate(module, session, card);
