@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "i18n.h"
 #include "prompt.h"
 #include "secret.h"
 #include "test-lang.h"
@@ -154,6 +155,35 @@ static void test_prompts(void **state)
 	test_lang_set("en");
 }
 
+/* Without --lang the language follows the locale, even one that is not generated (the
+ * messages then come over C.UTF-8). */
+static void test_language_from_locale(void **state)
+{
+	(void)state;
+	if (!test_lang_set("zh_TW"))
+		skip();
+	unsetenv("LANGUAGE");
+	unsetenv("LC_ALL");
+	unsetenv("LC_MESSAGES");
+	setenv("LANG", "zh_TW.NOT-GENERATED", 1);
+	i18n_init(NULL);
+	assert_string_equal(message(SECRET_FIELD_USER_CODE, SECRET_BLANK), "用戶代碼：不可空白。");
+	assert_string_equal(getenv("LANGUAGE"), "zh_TW");
+	unsetenv("LANGUAGE");
+	setenv("LANG", "C", 1);
+	i18n_init(NULL);
+	assert_string_equal(message(SECRET_FIELD_USER_CODE, SECRET_BLANK),
+	                    "User code: must not be empty.");
+	/* --lang wins over the locale, also over the C locale. */
+	i18n_init("zh_TW");
+	assert_string_equal(message(SECRET_FIELD_USER_CODE, SECRET_BLANK), "用戶代碼：不可空白。");
+	setenv("LANG", "zh_TW.UTF-8", 1);
+	i18n_init("en");
+	assert_string_equal(message(SECRET_FIELD_USER_CODE, SECRET_BLANK),
+	                    "User code: must not be empty.");
+	test_lang_set("en");
+}
+
 /* A pipe holding the given bytes, write end closed: read as stdin would be. */
 static int pipe_with(const char *data, size_t len)
 {
@@ -238,6 +268,7 @@ int main(void)
 	    cmocka_unit_test(test_messages_en),
 	    cmocka_unit_test(test_messages_zh),
 	    cmocka_unit_test(test_prompts),
+	    cmocka_unit_test(test_language_from_locale),
 	    cmocka_unit_test(test_line_read),
 	    cmocka_unit_test(test_line_too_long),
 	    cmocka_unit_test(test_prompt_read_not_a_terminal),
