@@ -7,12 +7,7 @@ tests_integration_p11_script_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) $(CRYPTO_CFL
 tests_integration_p11_script_LDADD = -ldl -lpthread
 
 UNLOCK_TESTS = \
-	tests/integration/test-unlock-so.sh \
-	tests/integration/test-unlock-token.sh \
-	tests/integration/test-unlock-opensc.sh \
-	tests/integration/test-unlock-vendor.sh \
-	tests/integration/test-removal.sh \
-	tests/integration/test-events.sh
+	tests/integration/test-unlock-so.sh
 
 TESTS += $(UNLOCK_TESTS)
 dist_check_SCRIPTS += $(UNLOCK_TESTS)
