@@ -148,6 +148,12 @@ static void print_user_code_reset_hint(const struct card *card)
 
 static void print_blocked(const struct card *card)
 {
+	if (card->kind == CARD_FOREIGN) {
+		/* Another module's SO PIN: its owner, not a CA, knows how to reset it. */
+		fprintf(stderr, _("The SO PIN of token \"%s\" is locked: no tries are left.\n"),
+		        card->label);
+		return;
+	}
 	fprintf(stderr, _("The user code of card %s is blocked: no tries are left.\n"),
 	        card->serial);
 	print_user_code_reset_hint(card);
