@@ -7,7 +7,8 @@ tests_integration_p11_script_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) $(CRYPTO_CFL
 tests_integration_p11_script_LDADD = -ldl -lpthread
 
 UNLOCK_TESTS = \
-	tests/integration/test-unlock-so.sh
+	tests/integration/test-unlock-so.sh \
+	tests/integration/test-unlock-token.sh
 
 TESTS += $(UNLOCK_TESTS)
 dist_check_SCRIPTS += $(UNLOCK_TESTS)
