@@ -56,6 +56,8 @@ import tempfile
 import time
 
 DEFAULT_TIMEOUT = 60.0
+# P11U_MARIONETTE_TRACE=1 prints each command's name on stderr.
+TRACE = os.environ.get("P11U_MARIONETTE_TRACE") == "1"
 
 # Preferences of the fresh profile: no first-run pages, no network use beyond what a test
 # asks for, no update or telemetry, and client certificates chosen without a dialog
@@ -104,6 +106,11 @@ class PromptMissing(MarionetteError):
 
 class PromptOpen(MarionetteError):
 	"""Marionette refused a command because a prompt is open on the current window."""
+
+
+class ScriptInterrupted(PromptOpen):
+	"""A script ended without a value: a prompt opened while it ran (WebDriver then returns
+	null for it)."""
 
 
 class Marionette:
@@ -164,6 +171,9 @@ class Marionette:
 		msg_id = self.next_id
 		self.next_id += 1
 		data = json.dumps([0, msg_id, name, params or {}]).encode("utf-8")
+		if TRACE:
+			# Commands only: arguments may hold secrets.
+			print("marionette.py: -> %s" % name, file=sys.stderr)
 		self.sock.sendall(str(len(data)).encode("ascii") + b":" + data)
 		while True:
 			reply = self._receive()
@@ -223,16 +233,16 @@ function tryGet(f) {
 	}
 }
 
-// An XPCOM exception as a test can compare it: its name, and for NSS errors the NSS code.
+// An XPCOM exception as a test can compare it: the NSS error name when it is one
+// (SEC_ERROR_BAD_PASSWORD...), else the XPCOM name; the nsresult; NSS's message.
 function errorInfo(e) {
-	const info = {name: e?.name || String(e), result: e?.result >>> 0};
 	const nss = Cc["@mozilla.org/nss_errors_service;1"].getService(Ci.nsINSSErrorsService);
-	if (e?.result && tryGet(() => nss.isNSSErrorCode(nss.getNSSErrorCodeFromXPCOM?.(e.result))))
-		info.nss = nss.getNSSErrorCodeFromXPCOM(e.result);
-	const bad = nss.getXPCOMFromNSSError(Ci.nsINSSErrorsService.NSS_SEC_ERROR_BASE + 15);
-	if (e?.result === bad)
-		info.name = "SEC_ERROR_BAD_PASSWORD";
-	return info;
+	const result = e?.result;
+	return {
+		name: (result && tryGet(() => nss.getErrorName(result))) || e?.name || String(e),
+		result: result >>> 0,
+		message: result ? tryGet(() => nss.getErrorMessage(result)) : String(e?.message ?? e),
+	};
 }
 
 async function modules() {
@@ -311,38 +321,60 @@ function startBlocking(key, fn) {
 	});
 }
 
-// This window as a prompt (commonDialog: PIN prompts and alerts), or null.  It is ready once
-// commonDialog.js has shown the rows its arguments ask for.
-function promptInfo() {
-	if (!document.documentURI.startsWith("chrome://global/content/commonDialog"))
-		return null;
-	const shown = (id) => {
-		const el = document.getElementById(id);
-		return !!el && !el.hidden;
-	};
-	return {
-		ready: document.readyState === "complete" && (shown("infoRow") || shown("password1Container")),
-		password: shown("password1Container"),
-		title: document.title,
-		text: document.getElementById("infoBody")?.textContent ?? "",
-	};
+// Firefox's prompts (the PIN prompt, alerts) are answered from inside Firefox, by an observer
+// of "common-dialog-loaded", not through Marionette: while the PIN prompt of a TLS client
+// authentication is open, Firefox's socket thread waits for it, and Marionette's own
+// connection runs on that thread.  armPrompts(ANSWERS): each prompt asking for a password
+// gets the next answer typed in and OK pressed (null: Cancel; once ANSWERS run out, Cancel);
+// a prompt without a password field (an alert) gets OK.  disarmPrompts() stops it, forgets
+// the answers left, and returns what the prompts said: [{text, action}].
+function promptText(doc) {
+	return doc.getElementById("infoBody")?.textContent ?? "";
 }
 
-// Answers this prompt window: types PASSWORD (if it asks for one) and presses OK, or presses
-// Cancel for null.  The press happens after this script returns, as the window then closes.
-function answerPrompt(password) {
-	const dialog = document.getElementById("commonDialog");
-	if (password === null) {
-		setTimeout(() => dialog.cancelDialog(), 0);
-		return "cancelled";
+function answerPromptIn(win, answer) {
+	const doc = win.document;
+	const dialog = doc.getElementById("commonDialog");
+	const asksPassword = !doc.getElementById("password1Container").hidden;
+	let action = "ok";
+	if (asksPassword && answer === null) {
+		action = "cancel";
+	} else if (asksPassword) {
+		const field = doc.getElementById("password1Textbox");
+		field.value = answer;
+		field.dispatchEvent(new win.Event("input", {bubbles: true}));
+		action = "password";
 	}
-	if (promptInfo().password) {
-		const field = document.getElementById("password1Textbox");
-		field.value = password;
-		field.dispatchEvent(new Event("input", {bubbles: true}));
-	}
-	setTimeout(() => dialog.acceptDialog(), 0);
-	return "accepted";
+	// The observer runs inside the dialog's load: press the button once that is over.
+	win.setTimeout(() => (action === "cancel" ? dialog.cancelDialog() : dialog.acceptDialog()), 0);
+	return action;
+}
+
+function armPrompts(answers) {
+	disarmPrompts();
+	const armed = {answers: answers.slice(), prompts: []};
+	armed.observer = {
+		observe(win) {
+			const doc = win.document;
+			if (!doc?.getElementById("commonDialog"))
+				return;
+			const asksPassword = !doc.getElementById("password1Container").hidden;
+			const answer = asksPassword && armed.answers.length ? armed.answers.shift() : null;
+			armed.prompts.push({text: promptText(doc), action: answerPromptIn(win, answer)});
+		},
+	};
+	Services.obs.addObserver(armed.observer, "common-dialog-loaded");
+	shared.p11u.armed = armed;
+}
+
+function disarmPrompts() {
+	const armed = shared.p11u.armed;
+	if (!armed)
+		return [];
+	Services.obs.removeObserver(armed.observer, "common-dialog-loaded");
+	armed.answers.fill("");
+	delete shared.p11u.armed;
+	return armed.prompts;
 }
 
 function browserWindow() {
@@ -350,11 +382,23 @@ function browserWindow() {
 }
 """
 
+
 def js(body):
 	"""A chrome script: the helpers, then BODY inside an async function whose value is returned."""
 	return (JS_HELPERS + "\nconst resolve = arguments[arguments.length - 1];\n"
 		"(async () => {\n" + body + "\n})().then((v) => resolve({ok: v}),"
 		" (e) => resolve({error: String(e && e.message || e)}));")
+
+
+def proc_stat(pid):
+	"""(state, session id, start time) of process PID from /proc, or None."""
+	try:
+		with open("/proc/%d/stat" % pid) as f:
+			fields = f.read().rsplit(")", 1)[1].split()
+	except (OSError, IndexError):
+		return None
+	# After "(comm)": state is field 3, session field 6, starttime field 22.
+	return fields[0], int(fields[3]), int(fields[19])
 
 
 class Firefox:
@@ -399,11 +443,12 @@ class Firefox:
 		with open(self.log_file, "ab") as log:
 			proc = subprocess.Popen(
 				[binary, "-headless", "-marionette", "-remote-allow-system-access",
-				 "-no-remote", "-profile", self.profile, "about:blank"],
+				 "-no-remote", "-profile", self.profile, "--window-size=1024,600",
+				 "about:blank"],
 				stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
 				start_new_session=True)
 		with open(self.pid_file, "w") as f:
-			f.write("%d\n" % proc.pid)
+			f.write("%d %s\n" % (proc.pid, proc_stat(proc.pid)[2]))
 		with open(self.port_file, "w") as f:
 			f.write("%d\n" % port)
 		deadline = time.monotonic() + timeout
@@ -425,48 +470,56 @@ class Firefox:
 		with open(self.port_file) as f:
 			return int(f.read())
 
-	def pid(self):
+	def recorded(self):
+		"""(PID, start time) of the Firefox started here, or None."""
 		try:
 			with open(self.pid_file) as f:
-				return int(f.read())
+				pid, start = f.read().split()
+				return int(pid), int(start)
 		except (OSError, ValueError):
 			return None
 
-	def alive(self, pid):
-		try:
-			with open("/proc/%d/stat" % pid) as f:
-				return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-		except OSError:
-			return False
+	def processes(self):
+		"""Firefox and its child processes still running: the processes of the session it
+		leads (started with start_new_session), none older than Firefox itself."""
+		rec = self.recorded()
+		if rec is None:
+			return []
+		pid, start = rec
+		found = []
+		for entry in os.listdir("/proc"):
+			if entry.isdigit():
+				stat = proc_stat(int(entry))
+				if stat and stat[0] != "Z" and stat[1] == pid and stat[2] >= start:
+					found.append(int(entry))
+		return found
 
 	def kill(self, grace=10.0):
-		"""Quits Firefox through Marionette, then SIGTERM/SIGKILL its process group by PID."""
-		pid = self.pid()
-		if pid is None:
+		"""Quits Firefox through Marionette, then SIGTERM, then SIGKILL, by PID: Firefox and
+		the processes of its session."""
+		if self.recorded() is None:
 			return
-		try:
-			with Marionette(self.port(), timeout=5) as m:
-				m.command("Marionette:Quit", {"flags": ["eForceQuit"]})
-		except (OSError, MarionetteError, ValueError):
-			pass
-		deadline = time.monotonic() + grace
-		for sig in (signal.SIGTERM, signal.SIGKILL):
-			while self.alive(pid) and time.monotonic() < deadline:
-				time.sleep(0.2)
-			if not self.alive(pid):
-				break
+		if self.processes():
 			try:
-				# Firefox was started in its own session: its group holds the content processes.
-				os.killpg(pid, sig)
-			except ProcessLookupError:
+				with Marionette(self.port(), timeout=5) as m:
+					m.command("Marionette:Quit", {"flags": ["eForceQuit"]})
+			except (OSError, MarionetteError, ValueError):
+				pass
+		for sig in (None, signal.SIGTERM, signal.SIGKILL):
+			if sig is not None:
+				for pid in self.processes():
+					try:
+						os.kill(pid, sig)
+					except ProcessLookupError:
+						pass
+			deadline = time.monotonic() + grace
+			while self.processes() and time.monotonic() < deadline:
+				time.sleep(0.2)
+			if not self.processes():
 				break
-			deadline = time.monotonic() + 5
+			grace = 5.0
 		try:
-			os.killpg(pid, signal.SIGKILL)
-		except (ProcessLookupError, PermissionError):
-			pass
-		try:
-			os.waitpid(pid, os.WNOHANG)
+			os.waitpid(self.recorded()[0], os.WNOHANG)
 		except ChildProcessError:
 			pass
 		os.unlink(self.pid_file)
@@ -479,6 +532,8 @@ def run_chrome(m, body, args=None):
 	"""Runs BODY (async JavaScript using JS_HELPERS) in the current chrome window."""
 	m.set_context("chrome")
 	result = m.execute_async(js(body), args)
+	if result is None:
+		raise ScriptInterrupted("a prompt opened while a script ran")
 	if not isinstance(result, dict):
 		raise MarionetteError("unexpected script result %r" % (result,))
 	if "error" in result:
@@ -507,50 +562,55 @@ def each_window(m, body, args=None):
 	return results
 
 
-PROBE_WINDOW = """
-	return {uri: document.documentURI, prompt: promptInfo(), job: shared.p11u[arguments[0]] ?? null};
-"""
-
-
-def answer_prompts(m, job, answers, timeout):
-	"""Waits for the blocking call JOB (see startBlocking) to end, answering each prompt it
-	opens with the next of ANSWERS (None: press Cancel; once ANSWERS run out, every further
-	prompt is cancelled).  Returns {"ok", "error", "value", "prompts": [texts]}."""
-	answers = list(answers)
-	prompts = []
+def poll(m, body, args, until, timeout, what):
+	"""Runs BODY in the browser window until UNTIL(value) holds; returns that value.
+	Marionette refuses scripts while a prompt is open there: such a round is just retried."""
 	deadline = time.monotonic() + timeout
-	while time.monotonic() < deadline:
-		state = None
-		for handle, probe in each_window(m, PROBE_WINDOW, [job]):
-			if probe is None:
-				continue
-			state = probe["job"] or state
-			prompt = probe["prompt"]
-			if prompt is not None and prompt["ready"]:
-				answer = answers.pop(0) if answers else None
-				m.switch_to(handle)
-				run_chrome(m, "return answerPrompt(arguments[0]);", [answer])
-				m.switch_to(m.main)
-				prompts.append(prompt["text"])
-				state = None
-				break
-		if state is not None and state["state"] == "done":
-			return {"ok": state["ok"], "error": state.get("error"),
-				"value": state.get("value"), "prompts": prompts}
+	while True:
+		try:
+			value = run_chrome(m, body, args)
+			if until(value):
+				return value
+		except PromptOpen:
+			pass
+		if time.monotonic() > deadline:
+			raise MarionetteError("%s: not done within %ds" % (what, timeout))
 		time.sleep(0.2)
-	raise MarionetteError("%s did not finish within %ds (prompts answered: %d)"
-		% (job, timeout, len(prompts)))
+
+
+def run_answering(m, start_body, args, job, answers, timeout, window=None):
+	"""Arms the prompt answers (see armPrompts), runs START_BODY (in chrome window WINDOW, by
+	default the browser window), which starts the blocking call JOB (startBlocking), waits
+	for JOB to end, disarms.  Returns JOB's outcome with "prompts": what each prompt said and
+	what was done to it."""
+	run_chrome(m, "delete shared.p11u[arguments[1]]; armPrompts(arguments[0]); return true;",
+		[answers, job])
+	try:
+		if window is not None:
+			m.switch_to(window)
+		try:
+			run_chrome(m, start_body, args)
+		except ScriptInterrupted:
+			# JOB's prompt opened before the script's value got back: JOB has started.
+			pass
+		finally:
+			# WINDOW may close once JOB is over: wait from the browser window.
+			m.switch_to(m.main)
+		state = poll(m, "return shared.p11u[arguments[0]];", [job],
+			lambda s: s is not None and s["state"] == "done", timeout, job)
+	finally:
+		prompts = poll(m, "return disarmPrompts();", None, lambda p: True, timeout, "disarm")
+	return {"ok": state["ok"], "error": state.get("error"), "prompts": prompts}
 
 
 def login(m, token, answers, timeout):
 	"""token.login() as Security Devices' Log In button does: Firefox opens its PIN prompt,
-	which gets ANSWERS (see answer_prompts).  Raises PromptMissing if none appeared."""
-	run_chrome(m, """
+	which gets ANSWERS (see armPrompts).  Raises PromptMissing if no prompt appeared."""
+	out = run_answering(m, """
 		const t = await requireToken(arguments[0]);
 		startBlocking("login", () => t.login());
 		return true;
-	""", [token])
-	out = answer_prompts(m, "login", answers, timeout)
+	""", [token], "login", answers, timeout)
 	if not out["prompts"]:
 		raise PromptMissing("token.login() returned without a PIN prompt: %r" % (out,))
 	return out
@@ -568,9 +628,12 @@ def wait_window(m, uri, ready_js, timeout):
 	raise MarionetteError("no window %s within %ds" % (uri, timeout))
 
 
+CHANGE_PASSWORD = "chrome://pippki/content/changepassword.xhtml"
+
+
 def change_password_dialog(m, token, old, new, timeout):
 	"""Change Password the way a user does it from Security Devices: the dialog opens for the
-	token, the three fields are typed, OK is pressed.  Firefox then reports the outcome in an
+	token, the three fields are typed, OK is pressed.  Firefox reports the outcome in an
 	alert, which is read and closed.  Returns {"alert": text, "dialog_closed": bool}."""
 	run_chrome(m, """
 		const t = await requireToken(arguments[0]);
@@ -579,14 +642,11 @@ def change_password_dialog(m, token, old, new, timeout):
 		const objects = Cc["@mozilla.org/array;1"].createInstance(Ci.nsIMutableArray);
 		objects.appendElement(t);
 		params.objects = objects;
-		browserWindow().openDialog("chrome://pippki/content/changepassword.xhtml", "",
-			"chrome,centerscreen", params);
+		browserWindow().openDialog(arguments[1], "", "chrome,centerscreen", params);
 		return true;
-	""", [token])
-	uri = "chrome://pippki/content/changepassword.xhtml"
-	handle = wait_window(m, uri, "document.getElementById('pw1')", timeout)
+	""", [token, CHANGE_PASSWORD])
+	handle = wait_window(m, CHANGE_PASSWORD, "document.getElementById('pw1')", timeout)
 	m.switch_to(handle)
-	# OK runs token.changePassword() and then an alert, both blocking: start them from a runnable.
 	run_chrome(m, """
 		const type = (id, value) => {
 			const field = document.getElementById(id);
@@ -596,19 +656,23 @@ def change_password_dialog(m, token, old, new, timeout):
 		type("oldpw", arguments[0]);
 		type("pw1", arguments[1]);
 		type("pw2", arguments[1]);
-		startBlocking("changepw", () => document.getElementById("set_password").acceptDialog());
 		return true;
 	""", [old, new])
 	m.switch_to(m.main)
-	out = answer_prompts(m, "changepw", [""], timeout)
-	left = [h for h, probe in each_window(m, "return document.documentURI;") if probe == uri]
+	# OK runs token.changePassword(), then an alert with the outcome: both block.
+	out = run_answering(m, """
+		startBlocking("changepw", () => document.getElementById("set_password").acceptDialog());
+		return true;
+	""", None, "changepw", [], timeout, window=handle)
+	left = [h for h, uri in each_window(m, "return document.documentURI;") if uri == CHANGE_PASSWORD]
 	for h in left:
 		# A failed change leaves the dialog open, as it does for a user: cancel it.
 		m.switch_to(h)
 		run_chrome(m, "setTimeout(() => document.getElementById('set_password')"
 			".cancelDialog(), 0); return true;")
 		m.switch_to(m.main)
-	return {"alert": out["prompts"][0] if out["prompts"] else None, "dialog_closed": not left}
+	alerts = [p["text"] for p in out["prompts"]]
+	return {"alert": alerts[0] if len(alerts) == 1 else alerts, "dialog_closed": not left}
 
 
 DEVICE_MANAGER = "chrome://pippki/content/device_manager.xhtml"
@@ -625,6 +689,8 @@ def device_manager(m, path, select, timeout):
 	handle = wait_window(m, DEVICE_MANAGER,
 		"document.getElementById('device_tree')?.view?.rowCount > 0", timeout)
 	m.switch_to(handle)
+	# Wide enough for the slot names in the left pane (a quarter of the width).
+	m.command("WebDriver:SetWindowRect", {"width": 1280, "height": 460})
 	shown = run_chrome(m, """
 		const tree = document.getElementById("device_tree");
 		const column = tree.columns.getFirstColumn();
@@ -663,44 +729,34 @@ def device_manager(m, path, select, timeout):
 
 
 def navigate(m, url, answers, timeout):
-	"""Loads URL in the selected tab from chrome code (WebDriver:Navigate would refuse to run
-	while a PIN prompt is open), answering PIN prompts with ANSWERS; then returns the page's
-	URI, title and text."""
-	run_chrome(m, """
-		shared.p11u.navigate = {state: "pending"};
-		const browser = browserWindow().gBrowser.selectedBrowser;
-		browser.fixupAndLoadURIString(arguments[0], {
-			triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal()});
-		return true;
-	""", [url])
-	deadline = time.monotonic() + timeout
-	prompts = []
-	while time.monotonic() < deadline:
-		loaded = False
-		for handle, probe in each_window(m, """
-				const w = browserWindow();
-				const b = w.gBrowser.selectedBrowser;
-				return {uri: document.documentURI, prompt: promptInfo(),
-					loading: window === w ? b.webProgress.isLoadingDocument : null,
-					current: window === w ? b.currentURI.spec : null};
-				"""):
-			if probe is None:
-				continue
-			prompt = probe["prompt"]
-			if prompt is not None and prompt["ready"]:
-				answer = answers.pop(0) if answers else None
-				m.switch_to(handle)
-				run_chrome(m, "return answerPrompt(arguments[0]);", [answer])
-				m.switch_to(m.main)
-				prompts.append(prompt["text"])
-				break
-			if probe["loading"] is False and probe["current"] not in (None, "about:blank"):
-				loaded = True
-		if loaded:
-			break
-		time.sleep(0.3)
-	else:
-		raise MarionetteError("%s did not load within %ds" % (url, timeout))
+	"""Loads URL in the selected tab after clearing Firefox's TLS session cache, answering
+	prompts with ANSWERS (see armPrompts).  Returns the page's URI (an error page's is
+	about:neterror...), title and text, and the prompts.  The load starts from chrome code:
+	WebDriver:Navigate would stop at the first prompt."""
+	run_chrome(m, "armPrompts(arguments[0]); return true;", [answers])
+	try:
+		# A full handshake every time: no TLS session to resume, no connection to reuse.
+		start_load = """
+			Cc["@mozilla.org/psm;1"].getService(Ci.nsINSSComponent)
+				.clearTLSCacheAndCancelAllConnections();
+			const browser = browserWindow().gBrowser.selectedBrowser;
+			shared.p11u.navigateFrom = browser.browsingContext.currentWindowGlobal?.innerWindowId;
+			browser.fixupAndLoadURIString(arguments[0], {
+				triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal()});
+			return true;
+		"""
+		try:
+			run_chrome(m, start_load, [url])
+		except ScriptInterrupted:
+			pass
+		poll(m, """
+			const browser = browserWindow().gBrowser.selectedBrowser;
+			const global = browser.browsingContext.currentWindowGlobal;
+			return !browser.webProgress.isLoadingDocument && global &&
+				global.innerWindowId !== shared.p11u.navigateFrom;
+		""", None, bool, timeout, "loading " + url)
+	finally:
+		prompts = poll(m, "return disarmPrompts();", None, lambda p: True, timeout, "disarm")
 	m.set_context("content")
 	page = m.execute("return {uri: document.documentURI, title: document.title,"
 		" text: document.body ? document.body.innerText : ''};", sandbox=None)
@@ -786,15 +842,16 @@ def main(argv):
 	parser.add_argument("--old-env", metavar="VAR")
 	parser.add_argument("--new-env", metavar="VAR")
 	parser.add_argument("--select", metavar="TOKEN", help="device-manager: select this token")
-	parser.add_argument("dir")
-	parser.add_argument("command")
-	parser.add_argument("args", nargs="*")
-	# "start DIR" and "stop DIR" read naturally; the other commands are "DIR command".
-	if len(argv) >= 2 and argv[0] in ("start", "stop"):
-		argv = [argv[1], argv[0]] + argv[2:]
+	parser.add_argument("words", nargs="+", metavar="start DIR | stop DIR | DIR COMMAND [ARGS]")
 	opts = parser.parse_intermixed_args(argv)
-	ff = Firefox(opts.dir)
-	cmd, args = opts.command, opts.args
+	words = opts.words
+	if len(words) < 2:
+		parser.error("a directory and a command are needed")
+	# "start DIR" and "stop DIR" read naturally; the other commands are "DIR COMMAND".
+	if words[0] in ("start", "stop"):
+		words[0], words[1] = words[1], words[0]
+	ff = Firefox(words[0])
+	cmd, args = words[1], words[2:]
 
 	if cmd == "start":
 		prefs = {}
