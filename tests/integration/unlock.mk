@@ -8,7 +8,8 @@ tests_integration_p11_script_LDADD = -ldl -lpthread
 
 UNLOCK_TESTS = \
 	tests/integration/test-unlock-so.sh \
-	tests/integration/test-unlock-token.sh
+	tests/integration/test-unlock-token.sh \
+	tests/integration/test-unlock-opensc.sh
 
 TESTS += $(UNLOCK_TESTS)
 dist_check_SCRIPTS += $(UNLOCK_TESTS)
