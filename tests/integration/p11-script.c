@@ -44,6 +44,10 @@
  *                               C_GetInterface (`-`: NULL); a "PKCS 11" interface becomes the
  *                               function list used from then on
  *   function-list               go back to C_GetFunctionList's list
+ *   v3-calls                    through the current list, which must be a 3.0 one: its
+ *                               C_GetInterfaceList, C_GetInterface, and 3.0-only functions
+ *                               (C_LoginUser, C_SessionCancel, the first and last message
+ *                               functions) with the current session
  *   vendor-tries SLOT           P11U_GetTriesLeft ("Vendor P11UNLOCK" 1.0)
  *   vendor-info SLOT            P11U_GetCardInfo
  *   fork-check                  fork; the child calls C_GetInfo and C_GetSessionInfo (current
@@ -64,6 +68,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +90,26 @@
 #define ATTR_VALUE_MAX 8192
 
 typedef CK_RV (*get_interface_list_fn)(P11UNLOCK_INTERFACE *list, CK_ULONG *count);
+
+/* PKCS#11 3.0's CK_FUNCTION_LIST_3_0 (the 2.40 header has none): the 2.40 list, then the 3.0
+ * functions in specification order.  Only those called here have their types; the others
+ * keep their places. */
+struct function_list_3_0 {
+	CK_FUNCTION_LIST v2;
+	get_interface_list_fn C_GetInterfaceList;
+	P11UNLOCK_C_GetInterface C_GetInterface;
+	CK_RV (*C_LoginUser)(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_UTF8CHAR_PTR pin,
+	                     CK_ULONG pin_len, CK_UTF8CHAR_PTR username, CK_ULONG username_len);
+	CK_RV (*C_SessionCancel)(CK_SESSION_HANDLE session, CK_FLAGS flags);
+	CK_RV (*C_MessageEncryptInit)(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism,
+	                              CK_OBJECT_HANDLE key);
+	void *message_functions[18]; /* C_EncryptMessage ... C_VerifyMessageNext */
+	CK_RV (*C_MessageVerifyFinal)(CK_SESSION_HANDLE session);
+};
+_Static_assert(offsetof(struct function_list_3_0, C_GetInterfaceList) == sizeof(CK_FUNCTION_LIST),
+               "the 3.0 functions follow the 2.40 list");
+_Static_assert(sizeof(struct function_list_3_0) == sizeof(CK_FUNCTION_LIST) + 24 * sizeof(void *),
+               "PKCS#11 3.0 adds 24 functions");
 
 struct named_session {
 	char name[32];
@@ -1125,6 +1150,31 @@ static void cmd_get_interface(struct script *sc, char **args, int n, struct resu
 		sc->p = iface->pFunctionList; /* the 2.40 part of a 3.0 list has the same layout */
 }
 
+static void cmd_v3_calls(struct script *sc, char **args, int n, struct result *r)
+{
+	const struct function_list_3_0 *f3 = (const struct function_list_3_0 *)sc->p;
+	CK_MECHANISM mech = {CKM_RSA_PKCS, NULL, 0};
+	P11UNLOCK_INTERFACE *iface = NULL;
+	CK_SESSION_HANDLE h = 0;
+	CK_ULONG count = 0;
+
+	(void)args;
+	(void)n;
+	if (sc->p->version.major != 3) {
+		say(r, "error: the current function list is %u.%u", sc->p->version.major,
+		    sc->p->version.minor);
+		return;
+	}
+	if (sc->current < sc->n_sessions)
+		h = sc->sessions[sc->current].handle;
+	say(r, "C_GetInterfaceList=%s", rv_name(f3->C_GetInterfaceList(NULL, &count)));
+	say(r, " C_GetInterface=%s", rv_name(f3->C_GetInterface(NULL, NULL, &iface, 0)));
+	say(r, " C_LoginUser=%s", rv_name(f3->C_LoginUser(h, CKU_USER, NULL, 0, NULL, 0)));
+	say(r, " C_SessionCancel=%s", rv_name(f3->C_SessionCancel(h, 0)));
+	say(r, " C_MessageEncryptInit=%s", rv_name(f3->C_MessageEncryptInit(h, &mech, 0)));
+	say(r, " C_MessageVerifyFinal=%s", rv_name(f3->C_MessageVerifyFinal(h)));
+}
+
 static void cmd_function_list(struct script *sc, char **args, int n, struct result *r)
 {
 	(void)args;
@@ -1329,6 +1379,7 @@ static const struct command commands[] = {
     {"interfaces", 0, 0, cmd_interfaces},
     {"get-interface", 3, 3, cmd_get_interface},
     {"function-list", 0, 0, cmd_function_list},
+    {"v3-calls", 0, 0, cmd_v3_calls},
     {"vendor-tries", 1, 1, cmd_vendor_tries},
     {"vendor-info", 1, 1, cmd_vendor_info},
     {"fork-check", 0, 0, cmd_fork_check},

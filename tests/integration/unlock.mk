@@ -9,7 +9,8 @@ tests_integration_p11_script_LDADD = -ldl -lpthread
 UNLOCK_TESTS = \
 	tests/integration/test-unlock-so.sh \
 	tests/integration/test-unlock-token.sh \
-	tests/integration/test-unlock-opensc.sh
+	tests/integration/test-unlock-opensc.sh \
+	tests/integration/test-unlock-vendor.sh
 
 TESTS += $(UNLOCK_TESTS)
 dist_check_SCRIPTS += $(UNLOCK_TESTS)
