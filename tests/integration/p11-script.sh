@@ -7,7 +7,7 @@
 #   script_bg NAME <<EOF ... EOF     run a script in the background (output in $TEST_TMP/NAME.out);
 #                                    `pause STEP` lines in it wait for the test (see below)
 #   script_at NAME STEP              wait until script NAME reached `pause STEP`
-#   script_go STEP                   let it go on
+#   script_go NAME STEP              let it go on
 #   script_end NAME                  wait for it to finish; prints its output
 #   result_of OUTPUT COMMAND         the result of the first line of OUTPUT that ran COMMAND
 #   apdu_count NAME                  how many APDUs card NAME has answered (lines of its log)
@@ -15,8 +15,9 @@
 #                                    code) in card NAME's log
 #   transcript_is OUTPUT DESC <<EOF  one test per expected "COMMAND -> RESULT  # why" line
 #
-# Pause steps are files in $TEST_TMP: `pause STEP` creates STEP.waiting and waits for STEP.
-# Scripts run with $TEST_TMP as the working directory, so steps are plain names.
+# Pause steps are files: `pause STEP` creates STEP.waiting and waits for STEP, in the working
+# directory of the script, a fresh $TEST_TMP/NAME.steps for each script_bg (p11s scripts run
+# in $TEST_TMP).
 
 P11_SCRIPT=${P11U_P11_SCRIPT:-$top_builddir/tests/integration/p11-script}
 # Longest a script may take (a hung module call must not hang the test suite).
@@ -33,8 +34,10 @@ p11s() {
 
 script_bg() {
 	local name=$1 pid
+	rm -rf "$TEST_TMP/$name.steps"
+	mkdir "$TEST_TMP/$name.steps"
 	cat >"$TEST_TMP/$name.script"
-	(cd "$TEST_TMP" && exec timeout "$P11_SCRIPT_TIMEOUT" "$P11_SCRIPT" "$MODULE") \
+	(cd "$TEST_TMP/$name.steps" && exec timeout "$P11_SCRIPT_TIMEOUT" "$P11_SCRIPT" "$MODULE") \
 		<"$TEST_TMP/$name.script" >"$TEST_TMP/$name.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$TEST_TMP/$name.pid"
@@ -44,8 +47,8 @@ script_at() {
 	local name=$1 step=$2 pid i
 	pid=$(cat "$TEST_TMP/$name.pid")
 	for ((i = 0; i < 600; i++)); do
-		[ -e "$TEST_TMP/$step.waiting" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
+		[ -e "$TEST_TMP/$name.steps/$step.waiting" ] && return 0
+		proc_running "$pid" || break
 		sleep 0.1
 	done
 	diag "script $name did not reach pause $step; its output:" "$(cat "$TEST_TMP/$name.out")"
@@ -53,7 +56,7 @@ script_at() {
 }
 
 script_go() {
-	: >"$TEST_TMP/$1"
+	: >"$TEST_TMP/$1.steps/$2"
 }
 
 # (It polls rather than `wait`s: it is usually called inside $(...), a subshell that cannot

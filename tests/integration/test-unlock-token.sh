@@ -114,9 +114,9 @@ login user env:NEW
 finalize
 EOF
 script_at nss logins && apdus_at[logins]=$(apdu_count tok)
-script_go logins
+script_go nss logins
 script_at nss logins-done && apdus_at[logins-done]=$(apdu_count tok)
-script_go logins-done
+script_go nss logins-done
 out=$(script_end nss)
 transcript_is "$out" "NSS flow" <<EOF
 init -> CKR_OK
@@ -190,9 +190,9 @@ finalize
 EOF
 script_at last one-left && apdus_at[one-left]=$(apdu_count tok) &&
 	resets_at_one_left=$(resets tok) && counters_at_one_left=$(counters tok)
-script_go one-left
+script_go last one-left
 script_at last refused && apdus_at[refused]=$(apdu_count tok)
-script_go refused
+script_go last refused
 out=$(script_end last)
 transcript_is "$out" "last try" <<EOF
 init -> CKR_OK
@@ -241,7 +241,7 @@ script_at stale spent
 is "$(apdu_sw 0 "$WRONG_UC_APDU")" "63 C2" "another process: wrong user code (2 left)"
 is "$(apdu_sw 0 "$WRONG_UC_APDU")" "63 C1" "another process: wrong user code (1 left)"
 resets_before=$(resets tok)
-script_go spent
+script_go stale spent
 out=$(script_end stale)
 transcript_is "$out" "stale counters" <<EOF
 init -> CKR_OK
@@ -292,7 +292,7 @@ script_at events locked
 for sw in "63 C2" "63 C1" "63 C0"; do
 	is "$(apdu_sw 1 "$WRONG_PIN_APDU")" "$sw" "another process: wrong PIN ($sw)"
 done
-script_go locked
+script_go events locked
 out=$(script_end events)
 LABEL_EV_TOK='label="用戶代碼 XC00000000000777" model="User code" serial="XC00000000000777"'
 LABEL_EV='label="組織及團體憑證管 000777" model="P11U V1" serial="XC00000000000777"'

@@ -164,7 +164,7 @@ check_state() {
 	local want="pin_tries=${2% *} user_code_tries=${2#* }"
 	is "$(counters)" "$want" "$1: p11unlock-vcard status says $want"
 	is "$(proxy_status)" "$want" "$1: the status object through p11-kit's proxy says the same"
-	script_go "$1"
+	script_go vendor "$1"
 }
 
 script_at vendor s1
