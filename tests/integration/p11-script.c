@@ -983,7 +983,8 @@ static void cmd_wait_event(struct script *sc, char **args, int n, struct result 
 		}
 		flags = CKF_DONT_BLOCK;
 	}
-	say_wait_result(r, sc->p->C_WaitForSlotEvent(flags, &slot, NULL), slot);
+	CK_RV rv = sc->p->C_WaitForSlotEvent(flags, &slot, NULL);
+	say_wait_result(r, rv, slot);
 }
 
 static void *wait_thread_main(void *arg)

@@ -11,7 +11,8 @@ UNLOCK_TESTS = \
 	tests/integration/test-unlock-token.sh \
 	tests/integration/test-unlock-opensc.sh \
 	tests/integration/test-unlock-vendor.sh \
-	tests/integration/test-removal.sh
+	tests/integration/test-removal.sh \
+	tests/integration/test-events.sh
 
 TESTS += $(UNLOCK_TESTS)
 dist_check_SCRIPTS += $(UNLOCK_TESTS)
