@@ -3,3 +3,4 @@ include tests/integration/foundation.mk
 include tests/integration/pkcs11.mk
 include tests/integration/tool.mk
 include tests/integration/unlock.mk
+include tests/integration/clients.mk

@@ -443,8 +443,7 @@ class Firefox:
 		with open(self.log_file, "ab") as log:
 			proc = subprocess.Popen(
 				[binary, "-headless", "-marionette", "-remote-allow-system-access",
-				 "-no-remote", "-profile", self.profile, "--window-size=1024,600",
-				 "about:blank"],
+				 "-no-remote", "-profile", self.profile, "about:blank"],
 				stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
 				start_new_session=True)
 		with open(self.pid_file, "w") as f:
@@ -874,9 +873,11 @@ def main(argv):
 		if cmd == "navigate":
 			out = navigate(m, args[0], answers, opts.timeout)
 		elif cmd == "screenshot":
+			# A README-sized window; the viewport is what a user sees.
+			m.command("WebDriver:SetWindowRect", {"width": 1000, "height": 440})
 			m.set_context("content")
 			with open(args[0], "wb") as f:
-				f.write(m.screenshot_png())
+				f.write(m.screenshot_png(full=False))
 			out = args[0]
 		elif cmd == "device-manager":
 			out = device_manager(m, args[0], opts.select, opts.timeout)
