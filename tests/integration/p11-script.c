@@ -94,17 +94,23 @@ typedef CK_RV (*get_interface_list_fn)(P11UNLOCK_INTERFACE *list, CK_ULONG *coun
 /* PKCS#11 3.0's CK_FUNCTION_LIST_3_0 (the 2.40 header has none): the 2.40 list, then the 3.0
  * functions in specification order.  Only those called here have their types; the others
  * keep their places. */
+typedef CK_RV (*login_user_fn)(CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
+                               CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_UTF8CHAR_PTR username,
+                               CK_ULONG username_len);
+typedef CK_RV (*session_cancel_fn)(CK_SESSION_HANDLE session, CK_FLAGS flags);
+typedef CK_RV (*message_init_fn)(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism,
+                                 CK_OBJECT_HANDLE key);
+typedef CK_RV (*message_final_fn)(CK_SESSION_HANDLE session);
+
 struct function_list_3_0 {
 	CK_FUNCTION_LIST v2;
 	get_interface_list_fn C_GetInterfaceList;
 	P11UNLOCK_C_GetInterface C_GetInterface;
-	CK_RV (*C_LoginUser)(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_UTF8CHAR_PTR pin,
-	                     CK_ULONG pin_len, CK_UTF8CHAR_PTR username, CK_ULONG username_len);
-	CK_RV (*C_SessionCancel)(CK_SESSION_HANDLE session, CK_FLAGS flags);
-	CK_RV (*C_MessageEncryptInit)(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism,
-	                              CK_OBJECT_HANDLE key);
+	login_user_fn C_LoginUser;
+	session_cancel_fn C_SessionCancel;
+	message_init_fn C_MessageEncryptInit;
 	void *message_functions[18]; /* C_EncryptMessage ... C_VerifyMessageNext */
-	CK_RV (*C_MessageVerifyFinal)(CK_SESSION_HANDLE session);
+	message_final_fn C_MessageVerifyFinal;
 };
 _Static_assert(offsetof(struct function_list_3_0, C_GetInterfaceList) == sizeof(CK_FUNCTION_LIST),
                "the 3.0 functions follow the 2.40 list");
@@ -153,16 +159,17 @@ static void say(struct result *r, const char *fmt, ...) __attribute__((format(pr
 
 static void say(struct result *r, const char *fmt, ...)
 {
+	size_t room = sizeof r->text - r->len;
 	va_list ap;
 	int n;
 
-	if (r->len >= sizeof r->text - 1)
+	if (room <= 1)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(r->text + r->len, sizeof r->text - r->len, fmt, ap);
+	n = vsnprintf(r->text + r->len, room, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		r->len += (size_t)n < sizeof r->text - r->len ? (size_t)n : sizeof r->text - r->len - 1;
+	if (n > 0) /* vsnprintf cut the text to room - 1 bytes */
+		r->len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
 /* --- names --------------------------------------------------------------------------------- */

@@ -27,6 +27,7 @@ require_script() {
 	[ -x "$P11_SCRIPT" ] || skip_all "p11-script is not built ($P11_SCRIPT; make check builds it)"
 }
 
+# shellcheck disable=SC2120 # the module argument is optional
 p11s() {
 	local module=${1:-$MODULE}
 	(cd "$TEST_TMP" && timeout "$P11_SCRIPT_TIMEOUT" "$P11_SCRIPT" "$module") 2>&1

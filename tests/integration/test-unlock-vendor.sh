@@ -44,6 +44,7 @@ counters() {
 mkdir -p "$TEST_TMP/p11-modules"
 printf 'module: %s\n' "$MODULE" >"$TEST_TMP/p11-modules/p11unlock-test.module"
 with_registration() {
+	# shellcheck disable=SC2016 # the inner shell expands them
 	unshare -m --propagation unchanged -- /bin/sh -c '
 		set -e
 		mine=$1 configs=$2
