@@ -212,6 +212,7 @@ is "$(jget "$out" '[d["ok"], len(d["prompts"])]')" '[true, 1]' \
 	"locked: the user-code token's prompt accepts any well-formed code (checked later, by C_SetPIN)"
 ff "$FF" logout "$UC_TOKEN" >/dev/null
 page=$(ff "$FF" navigate "$url" --pin-env BAD_USER_CODE --pin-env BAD_USER_CODE)
+diag "locked, loading $url: $(jget "$page" '[d["uri"][:60], [(p["text"], p["action"]) for p in d["prompts"]]]')"
 like "$(jget "$page" 'd["uri"]')" "^about:neterror" \
 	"locked: client authentication fails (no key to sign with), an error page"
 is "$(status user_code_tries)" 3 "locked: those prompts cost no user-code try (the card says 3)"
