@@ -19,7 +19,7 @@ require_rig
 require_module
 require_script
 
-plan 120
+plan 154
 
 rig_up
 p11_setup
@@ -96,6 +96,7 @@ login user env:UC
 login user env:UC
 logout
 pause logins-done
+setpin env:UC env:NEW
 open 1 rw change
 login user env:UC
 setpin env:UC env:NEW
@@ -138,6 +139,7 @@ login user env:UC -> CKR_OK
 login user env:UC -> CKR_USER_ALREADY_LOGGED_IN
 logout -> CKR_OK
 pause logins-done -> ok
+setpin env:UC env:NEW -> CKR_SESSION_READ_ONLY  # C_SetPIN needs a R/W session
 open 1 rw change -> CKR_OK  # Firefox's Change Password: a R/W session,
 login user env:UC -> CKR_OK  # login with the old password (the user code),
 setpin env:UC env:NEW -> CKR_OK  # C_SetPIN(user code, new PIN) releases the card
@@ -263,6 +265,45 @@ like "$(p11t --login --login-type so --so-pin env:UC --init-pin --new-pin env:NE
 	"User PIN successfully initialized" "an explicit SO login spends the last try and releases"
 is "$(counters tok)" "pin_tries=3 user_code_tries=3" "counters 3/3"
 
+# A blocked user code: the token stays (the PIN is locked) and says so; nothing is tried.
+lock_tok() {
+	local i
+	for i in 1 2 3; do
+		p11t --login --pin env:WRONG -O >/dev/null
+	done
+}
+lock_tok
+for sw in "63 C2" "63 C1" "63 C0"; do
+	is "$(apdu_sw 0 "$WRONG_UC_APDU")" "$sw" "another process: wrong user code ($sw)"
+done
+is "$(counters tok)" "pin_tries=0 user_code_tries=0" "PIN and user code blocked"
+resets_before=$(resets tok)
+out=$(p11s <<'EOF'
+init
+slots present
+token-info 1
+token-info 0
+open 1 ro nss
+open 1 rw change
+login user env:UC
+setpin env:UC env:NEW
+finalize
+EOF
+)
+transcript_is "$out" "blocked user code" <<EOF
+init -> CKR_OK
+slots present -> CKR_OK 0 1 2
+token-info 1 -> CKR_OK $LABEL_TOK flags=$UC_FLAGS|CKF_USER_PIN_LOCKED  # the token's user PIN (the user code) is locked
+token-info 0 -> CKR_OK $LABEL_CARD flags=$CARD_FLAGS|CKF_USER_PIN_LOCKED|CKF_SO_PIN_LOCKED
+open 1 ro nss -> CKR_OK
+open 1 rw change -> CKR_OK
+login user env:UC -> CKR_PIN_LOCKED
+setpin env:UC env:NEW -> CKR_PIN_LOCKED
+finalize -> CKR_OK
+EOF
+is "$(resets tok)" "$resets_before" "blocked user code: no RESET RETRY COUNTER"
+is "$(counters tok)" "pin_tries=0 user_code_tries=0" "blocked user code: counters unchanged"
+
 # --- C_WaitForSlotEvent: the token appears (lock by another process) and disappears ----------
 script_bg events <<'EOF'
 init
@@ -286,6 +327,19 @@ join 5000
 wait-event dont-block
 token-info 3
 slots present
+pause relocked
+sleep 1100
+token-info 2
+wait-event dont-block
+open 3 ro nss3
+wait-event-thread
+pause released
+sleep 1100
+token-info 2
+join 5000
+use nss3
+session-info
+slots present
 finalize
 EOF
 script_at events locked
@@ -293,6 +347,15 @@ for sw in "63 C2" "63 C1" "63 C0"; do
 	is "$(apdu_sw 1 "$WRONG_PIN_APDU")" "$sw" "another process: wrong PIN ($sw)"
 done
 script_go events locked
+script_at events relocked
+for sw in "63 C2" "63 C1" "63 C0"; do
+	is "$(apdu_sw 1 "$WRONG_PIN_APDU")" "$sw" "another process locks the card again ($sw)"
+done
+script_go events relocked
+script_at events released
+like "$(p11t --slot 2 --login --login-type so --so-pin env:UC --init-pin --new-pin env:NEW2)" \
+	"User PIN successfully initialized" "another process releases the card"
+script_go events released
 out=$(script_end events)
 LABEL_EV_TOK='label="用戶代碼 XC00000000000777" model="User code" serial="XC00000000000777"'
 LABEL_EV='label="組織及團體憑證管 000777" model="P11U V1" serial="XC00000000000777"'
@@ -317,7 +380,20 @@ setpin env:UC env:NEW -> CKR_OK  # released
 join 5000 -> CKR_OK slot=3  # the wait reports the token disappearing
 wait-event dont-block -> CKR_NO_EVENT
 token-info 3 -> CKR_TOKEN_NOT_PRESENT
-slots present -> CKR_OK 0 2
+slots present -> CKR_OK 0 1 2  # (the card in reader 0 is still blocked)
+pause relocked -> ok
+sleep 1100 -> ok
+token-info 2 -> CKR_OK $LABEL_EV flags=$CARD_FLAGS|CKF_USER_PIN_LOCKED
+wait-event dont-block -> CKR_OK slot=3  # CKF_DONT_BLOCK: the token appeared
+open 3 ro nss3 -> CKR_OK
+wait-event-thread -> started
+pause released -> ok
+sleep 1100 -> ok
+token-info 2 -> CKR_OK $LABEL_EV flags=$CARD_FLAGS  # the refresh sees the release by the other process
+join 5000 -> CKR_OK slot=3  # the token disappearing is reported
+use nss3 -> ok
+session-info -> CKR_DEVICE_REMOVED  # its session ends cleanly
+slots present -> CKR_OK 0 1 2  # (the card in reader 0 is still blocked)
 finalize -> CKR_OK
 EOF
 is "$(counters ev)" "pin_tries=3 user_code_tries=3" "the card in reader 1 was released"
