@@ -256,6 +256,9 @@ is "$(jget "$(ff "$FF" login "$LABEL" --pin-env NEWER_PIN)" 'd["ok"]')" true \
 # --- Firefox stops ------------------------------------------------------------------------------------------
 read -r ff_pid _ <"$FF/firefox.pid"
 python3 "$MARIONETTE" stop "$FF"
-ok "Firefox is stopped (by PID)" eval '! proc_running "$ff_pid"'
+not_running() {
+	! proc_running "$1"
+}
+ok "Firefox is stopped (by PID)" not_running "$ff_pid"
 ok "screenshots saved as artifacts" test -s "$ARTIFACTS/firefox-client-auth.png" \
 	-a -s "$ARTIFACTS/firefox-security-devices-locked.png" -a -s "$ARTIFACTS/firefox-security-devices-unlocked.png"

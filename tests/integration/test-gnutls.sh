@@ -78,7 +78,7 @@ tls_get() {
 			--x509certfile "$CARD_URI;id=%53%49%47%4E;type=cert" \
 			--x509keyfile "$CARD_URI;id=%53%49%47%4E;type=private" \
 			--logfile "$TEST_TMP/gnutls-cli.log" -p "$(cat "$TEST_TMP/tls-server.port")" 127.0.0.1 \
-			2>>"$TEST_TMP/gnutls-cli.log"
+			2>>"$TEST_TMP/gnutls-cli.err"
 }
 out=$(tls_get /cert.pem)
 is "$(sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' <<<"$out" |
