@@ -16,7 +16,7 @@ require_rig
 require_module
 require_script
 
-plan 63
+plan 70
 
 rig_up
 p11_setup
@@ -122,6 +122,13 @@ login so env:UC
 initpin env:NEW
 logout
 login user env:NEW
+logout
+close
+open 0 rw again
+login so env:UC
+close
+open 0 rw last
+initpin env:NEW
 finalize
 EOF
 )
@@ -156,10 +163,17 @@ login so env:UC -> CKR_OK
 initpin env:NEW -> CKR_OK  # C_InitPIN in the SO session sets the new PIN
 logout -> CKR_OK
 login user env:NEW -> CKR_OK  # the new PIN logs in
+logout -> CKR_OK
+close -> CKR_OK
+open 0 rw again -> CKR_OK
+login so env:UC -> CKR_OK
+close -> CKR_OK  # closing the last session ends the SO login
+open 0 rw last -> CKR_OK
+initpin env:NEW -> CKR_USER_NOT_LOGGED_IN  # and the user code with it
 finalize -> CKR_OK
 EOF
-is "$(verifies_with_data so 02)" $((verifies_uc + 2)) \
-	"only the two SO logins that succeeded sent the user code to the card"
+is "$(verifies_with_data so 02)" $((verifies_uc + 3)) \
+	"only the three SO logins that succeeded sent the user code to the card"
 is "$(verifies_with_data so 01)" $((verifies_pin + 1)) "only the last user login sent a PIN"
 is "$(ins_count 2C)" $((resets + 1)) "one RESET RETRY COUNTER: the C_InitPIN that succeeded"
 is "$(ins_count 24)" "$changes" "no CHANGE REFERENCE DATA from the refused C_SetPIN"

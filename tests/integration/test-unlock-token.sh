@@ -19,7 +19,7 @@ require_rig
 require_module
 require_script
 
-plan 154
+plan 161
 
 rig_up
 p11_setup
@@ -28,7 +28,7 @@ card_create ev --key-bits 1024 --card-number XC00000000000777
 card_insert 0 tok
 card_insert 1 ev
 export PIN=123456 UC=Ab12cd34 NEW=24681357 NEW2=13572468 WRONG=999999 WRONG_UC=Zz99zz99
-export SHORT_UC=Ab12c
+export SHORT_UC=Ab12c SHORT_PIN=12345 SPACE_PIN="12 456"
 
 counters() {
 	"$P11U_VCARD" status "$(card_state "$1")" | grep -E '^(pin|user_code)_tries=' | tr '\n' ' ' |
@@ -99,6 +99,8 @@ pause logins-done
 setpin env:UC env:NEW
 open 1 rw change
 login user env:UC
+setpin env:UC env:SHORT_PIN
+setpin env:UC env:SPACE_PIN
 setpin env:UC env:NEW
 session-info
 session-info
@@ -142,6 +144,8 @@ pause logins-done -> ok
 setpin env:UC env:NEW -> CKR_SESSION_READ_ONLY  # C_SetPIN needs a R/W session
 open 1 rw change -> CKR_OK  # Firefox's Change Password: a R/W session,
 login user env:UC -> CKR_OK  # login with the old password (the user code),
+setpin env:UC env:SHORT_PIN -> CKR_PIN_LEN_RANGE  # a new PIN that cannot be valid: refused before any card I/O
+setpin env:UC env:SPACE_PIN -> CKR_PIN_INVALID
 setpin env:UC env:NEW -> CKR_OK  # C_SetPIN(user code, new PIN) releases the card
 session-info -> CKR_DEVICE_REMOVED  # its token is gone
 session-info -> CKR_SESSION_HANDLE_INVALID  # and the session with it
@@ -303,6 +307,23 @@ finalize -> CKR_OK
 EOF
 is "$(resets tok)" "$resets_before" "blocked user code: no RESET RETRY COUNTER"
 is "$(counters tok)" "pin_tries=0 user_code_tries=0" "blocked user code: counters unchanged"
+
+# user_code_token = no: no user-code token, even on a locked card.
+p11_setup "allow_test_cards = yes" "user_code_token = no"
+out=$(p11s <<'EOF'
+init
+slots present
+token-info 1
+finalize
+EOF
+)
+transcript_is "$out" "user_code_token off" <<EOF
+init -> CKR_OK
+slots present -> CKR_OK 0 2  # no user-code token for the locked card
+token-info 1 -> CKR_TOKEN_NOT_PRESENT
+finalize -> CKR_OK
+EOF
+p11_setup
 
 # --- C_WaitForSlotEvent: the token appears (lock by another process) and disappears ----------
 script_bg events <<'EOF'
