@@ -97,8 +97,8 @@ static CK_RV choose_lock_ops(const CK_C_INITIALIZE_ARGS *args, struct lock_ops *
 	*ops = os_lock_ops;
 	if (args == NULL)
 		return CKR_OK;
-	if (args->pReserved != NULL)
-		return CKR_ARGUMENTS_BAD;
+	/* pReserved is not checked: NSS passes a module's library parameters there
+	 * (modutil -libparameters), and OpenSC and p11-kit ignore it too. */
 	callbacks = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
 	            (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
 	if (callbacks != 0 && callbacks != 4)

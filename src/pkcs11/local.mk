@@ -66,3 +66,14 @@ tests_unit_test_pkcs11_module_SOURCES = tests/unit/test-pkcs11-module.c
 tests_unit_test_pkcs11_module_CFLAGS = $(P11U_PKCS11_TEST_CFLAGS)
 tests_unit_test_pkcs11_module_LDADD = $(P11U_PKCS11_TEST_LDADD)
 endif
+
+# A PKCS#11 module is loaded by path: the libtool archive next to it is of no use to anyone.
+# (pkcs11dir is a data directory to automake, so this is an install-data hook; without the .la,
+# libtool's uninstall no longer knows the .so, hence the uninstall hook.)
+install-data-hook: remove-module-la
+remove-module-la:
+	rm -f $(DESTDIR)$(pkcs11dir)/p11unlock-pkcs11.la
+uninstall-hook: remove-module-so
+remove-module-so:
+	rm -f $(DESTDIR)$(pkcs11dir)/p11unlock-pkcs11.so
+.PHONY: remove-module-la remove-module-so

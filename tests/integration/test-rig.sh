@@ -11,9 +11,14 @@ require_cmd setpriv util-linux
 
 plan 17
 
-# Refused clearly without root (run as nobody; the directory is never created).
-out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$RIG" start "$TEST_TMP/as-nobody" 2>&1)
+# Refused clearly without root (run as nobody; the directory is never created).  nobody gets
+# its own copy of the script: the checkout may sit where only root can read (CI's /root).
+nobody_dir=$(mktemp -d /tmp/p11u-nobody.XXXXXX)
+chmod 755 "$nobody_dir"
+install -m 755 "$RIG" "$nobody_dir/rig.sh"
+out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_dir/rig.sh" start "$nobody_dir/as-nobody" 2>&1)
 rc=$?
+rm -rf "$nobody_dir"
 is "$rc" 1 "rig.sh start exits 1 when not root"
 like "$out" "needs root" "rig.sh says it needs root"
 
