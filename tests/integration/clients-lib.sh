@@ -16,6 +16,9 @@
 #   wait_for_file FILE [SECONDS] until FILE exists and is not empty
 #   artifact_dir                 $top_builddir/tests/artifacts/<test name> (created): files a
 #                                test keeps for people to look at (screenshots)
+#   card_label [INDEX]           sets LABEL: the label of the card token in reader INDEX
+#                                (default 0), as pkcs11-tool -L shows it with the module loaded
+#                                directly; bails out when no token shows up within 15 seconds
 #
 # The virtual card's secrets are exported (PIN, USER_CODE) so the tools take them from the
 # environment (`--pin env:PIN`, GNUTLS_PIN=...), never from argv.
@@ -114,4 +117,16 @@ artifact_dir() {
 	local dir
 	dir=$top_builddir/tests/artifacts/$(basename "$0" .sh)
 	mkdir -p "$dir" && echo "$dir"
+}
+
+card_label() {
+	local i out slot=$((2 * ${1:-0}))
+	LABEL=
+	for ((i = 0; i < 30; i++)); do
+		out=$(p11t -L)
+		LABEL=$(sed -n "/^Slot $slot /,/^Slot /s/^ *token label *: //p" <<<"$out" | head -n 1)
+		[ -n "$LABEL" ] && return 0
+		sleep 0.5
+	done
+	bail_out "no card token in reader ${1:-0}: $(tr '\n' ' ' <<<"$out")"
 }

@@ -46,13 +46,13 @@ never from argv.  Output is JSON on stdout; errors go to stderr with exit status
 """
 
 import argparse
+import base64
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 DEFAULT_TIMEOUT = 60.0
@@ -207,7 +207,6 @@ class Marionette:
 		self.command("WebDriver:Navigate", {"url": url})
 
 	def screenshot_png(self, full=True):
-		import base64
 		result = self.command("WebDriver:TakeScreenshot", {"full": full, "hash": False})
 		value = result.get("value") if isinstance(result, dict) else result
 		return base64.b64decode(value)

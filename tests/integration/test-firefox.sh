@@ -65,7 +65,7 @@ card_certs alice "$TEST_TMP/card"
 server_cert "$TEST_TMP/server"
 
 # The label the module gives the card token (C_GetTokenInfo, as pkcs11-tool shows it).
-LABEL=$(p11t -L | sed -n 's/^ *token label *: //p' | head -n 1)
+card_label 0
 SLOT=$(reader_name 0)
 diag "card token: '$LABEL' in slot '$SLOT'"
 

@@ -27,7 +27,7 @@ p11_setup
 card_create alice --pin "$PIN" --user-code "$USER_CODE" --card-number "$CARD_NUMBER"
 card_insert 0 alice
 card_certs alice "$TEST_TMP/card"
-LABEL=$(p11t -L | sed -n 's/^ *token label *: //p' | head -n 1)
+card_label 0
 CARD_URI="pkcs11:model=P11U%20V1;serial=$CARD_NUMBER"
 UC_URI="pkcs11:model=User%20code;serial=$CARD_NUMBER"
 

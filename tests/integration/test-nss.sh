@@ -20,7 +20,7 @@ rig_up
 p11_setup
 card_create alice --pin "$PIN" --user-code "$USER_CODE" --card-number "$CARD_NUMBER"
 card_insert 0 alice
-LABEL=$(p11t -L | sed -n 's/^ *token label *: //p' | head -n 1)
+card_label 0
 UC_TOKEN="用戶代碼 $CARD_NUMBER"
 DB=sql:$TEST_TMP/nssdb
 mkdir "$TEST_TMP/nssdb"

@@ -43,7 +43,7 @@ p11_setup
 card_create alice --pin "$PIN" --user-code "$USER_CODE" --card-number "$CARD_NUMBER"
 card_insert 0 alice
 card_certs alice "$TEST_TMP/card"
-LABEL=$(p11t -L | sed -n 's/^ *token label *: //p' | head -n 1)
+card_label 0
 CARD_URI="pkcs11:model=P11U%20V1;serial=$CARD_NUMBER"
 openssl x509 -in "$TEST_TMP/card/signature.pem" -pubkey -noout >"$TEST_TMP/signature.pub"
 printf 'p11unlock through p11-kit\n' >"$TEST_TMP/msg.txt"
