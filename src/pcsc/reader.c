@@ -40,6 +40,13 @@
  * point where pcsc-lite accepts a cancel (SCardCancel is a no-op before that). */
 #define CANCEL_RETRY_NS (20 * 1000 * 1000L)
 
+/* How long a failed command waits for pcscd to notice that the card left (pcscd polls a
+ * reader's presence every 400 ms); see error_or_removed(). */
+#define REMOVAL_SETTLE_MS 1000
+
+/* pcscd's per-reader event counter, in the upper 16 bits of a reader state. */
+#define EVENT_COUNT_MASK ((DWORD)0xFFFF0000)
+
 /* Last reader state a wait started from, per reader name: the next wait compares against
  * it, so a change that happens between two waits is not lost. */
 struct seen_state {
@@ -453,12 +460,60 @@ static enum p11u_io_rv reconnect_after_reset(struct p11u_reader *reader)
 	return P11U_IO_RESET;
 }
 
-/* Maps a result of a call on the connection, reconnecting after a reset. */
+/* The reader's state as pcscd reports it; false when pcscd cannot say (reader or service
+ * gone). */
+static bool query_reader(struct p11u_reader *reader, DWORD timeout_ms, SCARD_READERSTATE *rs)
+{
+	LONG rv = SCardGetStatusChange(reader->pcsc->ctx, timeout_ms, rs, 1);
+
+	log_call("SCardGetStatusChange", reader->name, rv);
+	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
+		return false;
+	return !(rs->dwEventState & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE));
+}
+
+/* A command failed with a communication error: was the card pulled out under it?  pcscd
+ * answers a transmit to a card that just left with such an error (SCARD_E_NOT_TRANSACTED,
+ * SCARD_E_COMM_DATA_LOST, ...) before its presence poll has seen the removal, so this waits a
+ * little for the poll: a card gone, or gone and back (the event counter moved), is
+ * P11U_IO_REMOVED; a card still there is a real P11U_IO_ERROR. */
+static enum p11u_io_rv error_or_removed(struct p11u_reader *reader)
+{
+	SCARD_READERSTATE rs;
+	DWORD first;
+
+	memset(&rs, 0, sizeof rs);
+	rs.szReader = reader->name;
+	rs.dwCurrentState = SCARD_STATE_UNAWARE;
+	if (!query_reader(reader, 0, &rs))
+		return P11U_IO_ERROR;
+	first = rs.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+	if (first & SCARD_STATE_PRESENT) {
+		rs.dwCurrentState = first;
+		if (!query_reader(reader, REMOVAL_SETTLE_MS, &rs))
+			return P11U_IO_ERROR;
+	}
+	if (!(rs.dwEventState & SCARD_STATE_PRESENT) ||
+	    (rs.dwEventState & EVENT_COUNT_MASK) != (first & EVENT_COUNT_MASK)) {
+		P11U_DEBUG(P11U_LOG_PCSC, "reader %s: the card left during the command",
+		           reader->name);
+		return P11U_IO_REMOVED;
+	}
+	return P11U_IO_ERROR;
+}
+
+/* Maps a result of a call on the connection: reconnects after a reset, and tells a card
+ * pulled out mid-command from other communication errors. */
 static enum p11u_io_rv handle_rv(struct p11u_reader *reader, LONG rv)
 {
+	enum p11u_io_rv io;
+
 	if (rv == SCARD_W_RESET_CARD)
 		return reconnect_after_reset(reader);
-	return io_rv_from_pcsc(rv);
+	io = io_rv_from_pcsc(rv);
+	if (io == P11U_IO_ERROR)
+		io = error_or_removed(reader);
+	return io;
 }
 
 static enum p11u_io_rv reader_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,

@@ -393,6 +393,32 @@ static void test_removed(void **state)
 	p11u_pcsc_close(pcsc);
 }
 
+/* The card leaves right after answering the first APDU: the next transmit meets pcscd before
+ * its presence poll saw the removal (it answers with a communication error then), and still
+ * reports the removal, not a transport error. */
+static void test_removed_mid_command(void **state)
+{
+	static const uint8_t select_mf[] = {0x80, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00};
+	const struct p11u_transport *t;
+	struct p11u_pcsc *pcsc;
+	struct p11u_reader *reader = NULL;
+	uint8_t resp[258];
+	size_t resp_len = sizeof resp;
+
+	insert_reader1("--remove-after 1");
+	pcsc = open_pcsc();
+	assert_int_equal(p11u_reader_connect(pcsc, READER1, &reader), P11U_IO_OK);
+	t = p11u_reader_transport(reader);
+	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
+	                 P11U_IO_OK);
+	resp_len = sizeof resp;
+	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
+	                 P11U_IO_REMOVED);
+	p11u_reader_disconnect(reader);
+	p11u_pcsc_close(pcsc);
+	remove_reader1();
+}
+
 /* A T=0 card through pcscd: every answer with data comes by GET RESPONSE. */
 static void test_t0_card_over_pcsc(void **state)
 {
@@ -438,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(test_cancel_before_wait),
 	    cmocka_unit_test(test_reset_by_other_application),
 	    cmocka_unit_test(test_removed),
+	    cmocka_unit_test(test_removed_mid_command),
 	    cmocka_unit_test(test_t0_card_over_pcsc),
 	};
 
