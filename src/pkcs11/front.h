@@ -86,9 +86,8 @@ struct p11u_slot {
 	struct p11u_counters counters;
 
 	enum p11u_login card_login;
-	bool uc_login;
+	bool uc_login;                      /* user-code token: format checked, code not kept */
 	struct p11u_secret_buf card_secret; /* SO or UNBLOCK login */
-	struct p11u_secret_buf uc_secret;   /* user-code token login */
 
 	/* C_WaitForSlotEvent: the generations last reported. */
 	unsigned long reported_card_gen;

@@ -20,8 +20,9 @@
  *   OpenSC's pkcs11-tool --unlock-pin --login-type context-specific speaks it.
  *
  * User-code token (Firefox's Change Password on a locked card): C_Login(CKU_USER, code) only
- * checks the format and keeps the code, with no card I/O, so the many generic PIN prompts cost
- * nothing; C_SetPIN(code, new PIN) spends at most one try, as one RESET RETRY COUNTER.
+ * checks the format, with no card I/O, so the many generic PIN prompts cost nothing; the code
+ * is not kept, since C_SetPIN(code, new PIN) brings it again and spends at most one try, as one
+ * RESET RETRY COUNTER.
  *
  * The last user-code try is never spent implicitly: the user-code token and both OpenSC styles
  * refuse with one try left (CKR_FUNCTION_REJECTED: refused by the token's rule; with none left
@@ -184,7 +185,6 @@ static CK_RV login_user_code_token(struct p11u_slot *slot, CK_USER_TYPE user_typ
 		return CKR_PIN_LOCKED;
 	if (!format_ok(slot, P11U_SECRET_USER_CODE, code, len, "C_Login(user-code token)"))
 		return CKR_PIN_INCORRECT;
-	keep_secret(&slot->uc_secret, code, len);
 	slot->uc_login = true;
 	return CKR_OK;
 }

@@ -274,7 +274,6 @@ CK_RV p11u_token_card_result(struct p11u_module *m, struct p11u_slot *slot,
 void p11u_token_logout(struct p11u_module *m, struct p11u_slot *slot, bool uc)
 {
 	if (uc) {
-		OPENSSL_cleanse(&slot->uc_secret, sizeof slot->uc_secret);
 		slot->uc_login = false;
 		return;
 	}
