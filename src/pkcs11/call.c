@@ -8,7 +8,8 @@
  *
  * Fork: the process that called C_Initialize is recorded; in a child that did not call
  * C_Initialize itself every call returns CKR_CRYPTOKI_NOT_INITIALIZED, and a C_Initialize
- * there starts afresh, leaving the parent's PC/SC handles alone. */
+ * there starts afresh, leaving the parent's PC/SC handles alone.  The child's copy of a kept
+ * secret (an SO login's user code) is wiped as the child starts (pthread_atfork). */
 #include "config.h"
 
 #include <errno.h>
@@ -47,6 +48,22 @@ static struct {
 
 /* How long C_Finalize sleeps between checks that a woken C_WaitForSlotEvent has left. */
 #define FINALIZE_POLL_NS (5 * 1000 * 1000L)
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* In a forked child, which runs one thread from here on: no lock is taken (the parent's may
+ * have been held at the fork), and only the secrets are touched. */
+static void wipe_secrets_in_child(void)
+{
+	if (atomic_load(&state.phase) == PHASE_READY)
+		p11u_slots_wipe_secrets(&state.module);
+}
+
+/* glibc drops the handler when the module is unloaded (dlclose). */
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, wipe_secrets_in_child);
+}
 
 static CK_RV os_create_mutex(CK_VOID_PTR_PTR mutex)
 {
@@ -126,6 +143,7 @@ CK_RV p11u_initialize(CK_VOID_PTR init_args)
 	rv = choose_lock_ops(init_args, &ops);
 	if (rv != CKR_OK)
 		goto out;
+	pthread_once(&atfork_once, register_atfork);
 	if (atomic_load(&state.phase) == PHASE_READY && state.pid != getpid()) {
 		/* A forked child inherited the parent's state.  Its PC/SC handles and mutex are
 		 * the parent's: forget them (the memory is leaked on purpose) and start over. */

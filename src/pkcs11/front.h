@@ -184,6 +184,8 @@ void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot);
 /* Forgets the card: objects, logins and secrets; its sessions become stale. */
 void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot);
 void p11u_slots_free(struct p11u_module *m);
+/* In a forked child: wipes the secrets kept for logins of the parent, touching nothing else. */
+void p11u_slots_wipe_secrets(struct p11u_module *m);
 bool p11u_token_present(const struct p11u_slot *slot, bool uc);
 unsigned long p11u_token_gen(const struct p11u_slot *slot, bool uc);
 CK_RV p11u_wait_for_slot_event(struct p11u_call *call, CK_FLAGS flags, CK_SLOT_ID_PTR slot_id);

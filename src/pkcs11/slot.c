@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "common/log.h"
 #include "pkcs11/front.h"
 
@@ -354,6 +356,12 @@ void p11u_slots_free(struct p11u_module *m)
 	m->n_slots = 0;
 	m->slot_list = NULL;
 	m->slot_list_len = 0;
+}
+
+void p11u_slots_wipe_secrets(struct p11u_module *m)
+{
+	for (size_t i = 0; i < m->n_slots; i++)
+		OPENSSL_cleanse(&m->slots[i]->card_secret, sizeof m->slots[i]->card_secret);
 }
 
 /* One slot whose token changed since it was last reported, or false. */
