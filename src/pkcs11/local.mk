@@ -4,19 +4,25 @@
 P11U_PKCS11_CPPFLAGS = $(AM_CPPFLAGS) -DP11U_SYSCONFDIR='"$(sysconfdir)"'
 P11U_PKCS11_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(PCSC_CFLAGS) $(P11KIT_CFLAGS)
 
+# CK_RV names and the card-result mapping alone, with no entry point: also for test clients
+# that dlopen the module (tests/integration/p11-script).
+noinst_LTLIBRARIES += src/pkcs11/libp11u-ckr.la
+src_pkcs11_libp11u_ckr_la_SOURCES = src/pkcs11/errors.c src/pkcs11/errors.h
+src_pkcs11_libp11u_ckr_la_CPPFLAGS = $(P11U_PKCS11_CPPFLAGS)
+src_pkcs11_libp11u_ckr_la_CFLAGS = $(P11U_PKCS11_CFLAGS)
+
 noinst_LTLIBRARIES += src/pkcs11/libp11u-pkcs11.la
 src_pkcs11_libp11u_pkcs11_la_SOURCES = \
 	src/pkcs11/front.h src/pkcs11/pkcs11-compat.h \
 	src/pkcs11/module.c src/pkcs11/interface.c src/pkcs11/call.c \
 	src/pkcs11/conf.c src/pkcs11/conf.h \
-	src/pkcs11/errors.c src/pkcs11/errors.h \
 	src/pkcs11/slot.c src/pkcs11/token.c src/pkcs11/session.c \
 	src/pkcs11/login.c src/pkcs11/find.c src/pkcs11/ops.c \
 	include/p11unlock/p11unlock.h
 src_pkcs11_libp11u_pkcs11_la_CPPFLAGS = $(P11U_PKCS11_CPPFLAGS)
 src_pkcs11_libp11u_pkcs11_la_CFLAGS = $(P11U_PKCS11_CFLAGS)
 # Each convenience library once: the module is linked from this one alone.
-src_pkcs11_libp11u_pkcs11_la_LIBADD = \
+src_pkcs11_libp11u_pkcs11_la_LIBADD = src/pkcs11/libp11u-ckr.la \
 	src/pkcs11/libp11u-objects.la src/card/libp11u-card.la src/pcsc/libp11u-pcsc.la \
 	src/common/libp11u-common.la $(CRYPTO_LIBS) $(PCSC_LIBS) -lpthread
 

@@ -80,6 +80,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "p11unlock/p11unlock.h"
+#include "pkcs11/errors.h"
 
 #define LINE_MAX_LEN   1024
 #define WORDS_MAX      16
@@ -183,102 +184,6 @@ struct name {
 #define NAME(x) {x, #x}
 /* clang-format on */
 
-static const struct name ckr_names[] = {
-    NAME(CKR_OK),
-    NAME(CKR_CANCEL),
-    NAME(CKR_HOST_MEMORY),
-    NAME(CKR_SLOT_ID_INVALID),
-    NAME(CKR_GENERAL_ERROR),
-    NAME(CKR_FUNCTION_FAILED),
-    NAME(CKR_ARGUMENTS_BAD),
-    NAME(CKR_NO_EVENT),
-    NAME(CKR_NEED_TO_CREATE_THREADS),
-    NAME(CKR_CANT_LOCK),
-    NAME(CKR_ATTRIBUTE_READ_ONLY),
-    NAME(CKR_ATTRIBUTE_SENSITIVE),
-    NAME(CKR_ATTRIBUTE_TYPE_INVALID),
-    NAME(CKR_ATTRIBUTE_VALUE_INVALID),
-    NAME(CKR_ACTION_PROHIBITED),
-    NAME(CKR_DATA_INVALID),
-    NAME(CKR_DATA_LEN_RANGE),
-    NAME(CKR_DEVICE_ERROR),
-    NAME(CKR_DEVICE_MEMORY),
-    NAME(CKR_DEVICE_REMOVED),
-    NAME(CKR_ENCRYPTED_DATA_INVALID),
-    NAME(CKR_ENCRYPTED_DATA_LEN_RANGE),
-    NAME(CKR_FUNCTION_CANCELED),
-    NAME(CKR_FUNCTION_NOT_PARALLEL),
-    NAME(CKR_FUNCTION_NOT_SUPPORTED),
-    NAME(CKR_KEY_HANDLE_INVALID),
-    NAME(CKR_KEY_SIZE_RANGE),
-    NAME(CKR_KEY_TYPE_INCONSISTENT),
-    NAME(CKR_KEY_NOT_NEEDED),
-    NAME(CKR_KEY_CHANGED),
-    NAME(CKR_KEY_NEEDED),
-    NAME(CKR_KEY_INDIGESTIBLE),
-    NAME(CKR_KEY_FUNCTION_NOT_PERMITTED),
-    NAME(CKR_KEY_NOT_WRAPPABLE),
-    NAME(CKR_KEY_UNEXTRACTABLE),
-    NAME(CKR_MECHANISM_INVALID),
-    NAME(CKR_MECHANISM_PARAM_INVALID),
-    NAME(CKR_OBJECT_HANDLE_INVALID),
-    NAME(CKR_OPERATION_ACTIVE),
-    NAME(CKR_OPERATION_NOT_INITIALIZED),
-    NAME(CKR_PIN_INCORRECT),
-    NAME(CKR_PIN_INVALID),
-    NAME(CKR_PIN_LEN_RANGE),
-    NAME(CKR_PIN_EXPIRED),
-    NAME(CKR_PIN_LOCKED),
-    NAME(CKR_SESSION_CLOSED),
-    NAME(CKR_SESSION_COUNT),
-    NAME(CKR_SESSION_HANDLE_INVALID),
-    NAME(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
-    NAME(CKR_SESSION_READ_ONLY),
-    NAME(CKR_SESSION_EXISTS),
-    NAME(CKR_SESSION_READ_ONLY_EXISTS),
-    NAME(CKR_SESSION_READ_WRITE_SO_EXISTS),
-    NAME(CKR_SIGNATURE_INVALID),
-    NAME(CKR_SIGNATURE_LEN_RANGE),
-    NAME(CKR_TEMPLATE_INCOMPLETE),
-    NAME(CKR_TEMPLATE_INCONSISTENT),
-    NAME(CKR_TOKEN_NOT_PRESENT),
-    NAME(CKR_TOKEN_NOT_RECOGNIZED),
-    NAME(CKR_TOKEN_WRITE_PROTECTED),
-    NAME(CKR_UNWRAPPING_KEY_SIZE_RANGE),
-    NAME(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
-    NAME(CKR_USER_ALREADY_LOGGED_IN),
-    NAME(CKR_USER_NOT_LOGGED_IN),
-    NAME(CKR_USER_PIN_NOT_INITIALIZED),
-    NAME(CKR_USER_TYPE_INVALID),
-    NAME(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
-    NAME(CKR_USER_TOO_MANY_TYPES),
-    NAME(CKR_WRAPPED_KEY_INVALID),
-    NAME(CKR_WRAPPED_KEY_LEN_RANGE),
-    NAME(CKR_WRAPPING_KEY_HANDLE_INVALID),
-    NAME(CKR_WRAPPING_KEY_SIZE_RANGE),
-    NAME(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
-    NAME(CKR_RANDOM_SEED_NOT_SUPPORTED),
-    NAME(CKR_RANDOM_NO_RNG),
-    NAME(CKR_DOMAIN_PARAMS_INVALID),
-    NAME(CKR_CURVE_NOT_SUPPORTED),
-    NAME(CKR_BUFFER_TOO_SMALL),
-    NAME(CKR_SAVED_STATE_INVALID),
-    NAME(CKR_INFORMATION_SENSITIVE),
-    NAME(CKR_STATE_UNSAVEABLE),
-    NAME(CKR_CRYPTOKI_NOT_INITIALIZED),
-    NAME(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-    NAME(CKR_MUTEX_BAD),
-    NAME(CKR_MUTEX_NOT_LOCKED),
-    NAME(CKR_NEW_PIN_MODE),
-    NAME(CKR_NEXT_OTP),
-    NAME(CKR_EXCEEDED_MAX_ITERATIONS),
-    NAME(CKR_FIPS_SELF_TEST_FAILED),
-    NAME(CKR_LIBRARY_LOAD_FAILED),
-    NAME(CKR_PIN_TOO_WEAK),
-    NAME(CKR_PUBLIC_KEY_INVALID),
-    NAME(CKR_FUNCTION_REJECTED),
-};
-
 static const struct name slot_flag_names[] = {
     NAME(CKF_TOKEN_PRESENT),
     NAME(CKF_REMOVABLE_DEVICE),
@@ -329,17 +234,40 @@ static void say_value(struct result *r, const struct name *names, size_t n, CK_U
 	say(r, "0x%lx", value);
 }
 
-static void say_rv(struct result *r, CK_RV rv)
+/* A CK_RV's name from the module's own table (src/pkcs11/errors.c); NULL when it has none
+ * (its fallbacks name no single value). */
+static const char *exact_rv_name(CK_RV rv)
 {
-	say_value(r, ckr_names, N_OF(ckr_names), rv);
+	const char *name = p11u_ckr_name(rv);
+
+	if (strcmp(name, "CKR_(unknown)") == 0 ||
+	    (strcmp(name, "CKR_VENDOR_DEFINED") == 0 && rv != CKR_VENDOR_DEFINED))
+		return NULL;
+	return name;
 }
 
 static const char *rv_name(CK_RV rv)
 {
-	for (size_t i = 0; i < N_OF(ckr_names); i++)
-		if (ckr_names[i].value == rv)
-			return ckr_names[i].name;
-	return "CKR_(unknown)";
+	const char *name = exact_rv_name(rv);
+
+	return name != NULL ? name : "CKR_(unknown)";
+}
+
+static void say_rv(struct result *r, CK_RV rv)
+{
+	const char *name = exact_rv_name(rv);
+
+	if (name != NULL)
+		say(r, "%s", name);
+	else
+		say(r, "0x%lx", rv);
+}
+
+/* Says rv; true when it is CKR_OK (the command goes on to say the details). */
+static bool said_ok(struct result *r, CK_RV rv)
+{
+	say_rv(r, rv);
+	return rv == CKR_OK;
 }
 
 /* Flag names joined by '|' in table order, then any unnamed bits; "0" for none. */
@@ -528,8 +456,7 @@ static void cmd_info(struct script *sc, char **args, int n, struct result *r)
 	(void)args;
 	(void)n;
 	rv = sc->p->C_GetInfo(&info);
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	say(r, " cryptoki=%u.%u", info.cryptokiVersion.major, info.cryptokiVersion.minor);
 	say_field(r, "manufacturer", info.manufacturerID, sizeof info.manufacturerID);
@@ -558,8 +485,7 @@ static void cmd_slots(struct script *sc, char **args, int n, struct result *r)
 		}
 		rv = sc->p->C_GetSlotList(present, ids, &count);
 	}
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	for (CK_ULONG i = 0; i < count; i++)
 		say(r, " %lu", ids[i]);
@@ -584,8 +510,7 @@ static void cmd_slot_info(struct script *sc, char **args, int n, struct result *
 	if (!slot_arg(args[0], &slot, r))
 		return;
 	rv = sc->p->C_GetSlotInfo(slot, &info);
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	say(r, " flags=");
 	say_flags(r, slot_flag_names, N_OF(slot_flag_names), info.flags);
@@ -602,8 +527,7 @@ static void cmd_token_info(struct script *sc, char **args, int n, struct result 
 	if (!slot_arg(args[0], &slot, r))
 		return;
 	rv = sc->p->C_GetTokenInfo(slot, &info);
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	say_field(r, "label", info.label, sizeof info.label);
 	say_field(r, "model", info.model, sizeof info.model);
@@ -632,8 +556,7 @@ static void cmd_open(struct script *sc, char **args, int n, struct result *r)
 		return;
 	}
 	rv = sc->p->C_OpenSession(slot, flags, NULL, NULL, &h);
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	struct named_session *s = &sc->sessions[sc->n_sessions];
 	snprintf(s->name, sizeof s->name, "%s", n == 3 ? args[2] : "");
@@ -692,8 +615,7 @@ static void cmd_session_info(struct script *sc, char **args, int n, struct resul
 	if (!current_session(sc, r, &h))
 		return;
 	rv = sc->p->C_GetSessionInfo(h, &info);
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	say(r, " slot=%lu state=", info.slotID);
 	say_value(r, session_state_names, N_OF(session_state_names), info.state);
@@ -902,8 +824,7 @@ static void cmd_getattr(struct script *sc, char **args, int n, struct result *r)
 		attr.pValue = value;
 		rv = sc->p->C_GetAttributeValue(h, sc->found[index], &attr, 1);
 	}
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	if (attr.ulValueLen > sizeof value) {
 		say(r, " error: value of %lu bytes", attr.ulValueLen);
@@ -1101,8 +1022,7 @@ static void cmd_interfaces(struct script *sc, char **args, int n, struct result 
 		}
 		rv = sc->get_interface_list(list, &count);
 	}
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	for (CK_ULONG i = 0; i < count; i++) {
 		CK_VERSION v = list_version(&list[i]);
@@ -1145,8 +1065,7 @@ static void cmd_get_interface(struct script *sc, char **args, int n, struct resu
 		vp = &version;
 	}
 	rv = sc->get_interface(name, vp, &iface, 0);
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	if (iface == NULL || iface->pFunctionList == NULL || iface->pInterfaceName == NULL) {
 		say(r, " error: NULL interface");
@@ -1238,8 +1157,7 @@ static void cmd_vendor_info(struct script *sc, char **args, int n, struct result
 		return;
 	memset(&info, 0xAA, sizeof info);
 	rv = v->P11U_GetCardInfo(slot, &info);
-	say_rv(r, rv);
-	if (rv != CKR_OK)
+	if (!said_ok(r, rv))
 		return;
 	/* The strings must be NUL-terminated within their arrays. */
 	if (memchr(info.card_number, '\0', sizeof info.card_number) == NULL ||

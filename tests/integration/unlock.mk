@@ -4,7 +4,9 @@
 check_PROGRAMS += tests/integration/p11-script
 tests_integration_p11_script_SOURCES = tests/integration/p11-script.c
 tests_integration_p11_script_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) $(CRYPTO_CFLAGS) -pthread
-tests_integration_p11_script_LDADD = -ldl -lpthread
+# Only the CK_RV names of the module's sources (libp11u-ckr has no entry point: the module's
+# C_* functions come from the dlopen'ed module alone).
+tests_integration_p11_script_LDADD = src/pkcs11/libp11u-ckr.la -ldl -lpthread
 
 UNLOCK_TESTS = \
 	tests/integration/test-unlock-so.sh \

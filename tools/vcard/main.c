@@ -107,6 +107,26 @@ static int parse_options(int argc, char **argv, const struct option *longopts, o
 	return 0;
 }
 
+/* The card in STATE, or NULL after saying why. */
+static struct vcard *load_card(const char *state)
+{
+	char err[512];
+	struct vcard *card = vcard_load(state, err, sizeof(err));
+
+	if (!card)
+		fprintf(stderr, "p11unlock-vcard: %s\n", err);
+	return card;
+}
+
+/* EXIT_SUCCESS, or EXIT_FAILURE after saying what failed. */
+static int command_result(int rc, const char *what, const char *err)
+{
+	if (rc == 0)
+		return EXIT_SUCCESS;
+	fprintf(stderr, "p11unlock-vcard: %s: %s\n", what, err);
+	return EXIT_FAILURE;
+}
+
 /* create */
 
 enum {
@@ -252,18 +272,15 @@ static int cmd_run(int argc, char **argv)
 	struct run_opts r;
 	struct vcard *card;
 	const char *state;
-	char err[512];
 	int rc;
 
 	memset(&r, 0, sizeof(r));
 	rc = parse_options(argc, argv, longopts, run_option, &r, &state, 1);
 	if (rc != 0)
 		return rc;
-	card = vcard_load(state, err, sizeof(err));
-	if (!card) {
-		fprintf(stderr, "p11unlock-vcard: %s\n", err);
+	card = load_card(state);
+	if (!card)
 		return EXIT_FAILURE;
-	}
 	vcard_set_t0(card, r.t0);
 	if (r.log_path) {
 		r.serve.log = fopen(r.log_path, "a");
@@ -294,17 +311,14 @@ static int cmd_status(int argc, char **argv)
 	struct vcard_status st;
 	struct vcard *card;
 	const char *state;
-	char err[512];
 	int rc;
 
 	rc = parse_options(argc, argv, longopts, no_option, NULL, &state, 1);
 	if (rc != 0)
 		return rc;
-	card = vcard_load(state, err, sizeof(err));
-	if (!card) {
-		fprintf(stderr, "p11unlock-vcard: %s\n", err);
+	card = load_card(state);
+	if (!card)
 		return EXIT_FAILURE;
-	}
 	vcard_get_status(card, &st);
 	vcard_free(card);
 	printf("card_number=%s\n", st.card_number);
@@ -340,18 +354,12 @@ static int cmd_reset_user_code(int argc, char **argv)
 		return rc;
 	if (!code)
 		return usage_error("reset-user-code needs --new-user-code");
-	card = vcard_load(state, err, sizeof(err));
-	if (!card) {
-		fprintf(stderr, "p11unlock-vcard: %s\n", err);
+	card = load_card(state);
+	if (!card)
 		return EXIT_FAILURE;
-	}
 	rc = vcard_reset_user_code(card, code, err, sizeof(err));
 	vcard_free(card);
-	if (rc != 0) {
-		fprintf(stderr, "p11unlock-vcard: reset-user-code: %s\n", err);
-		return EXIT_FAILURE;
-	}
-	return EXIT_SUCCESS;
+	return command_result(rc, "reset-user-code", err);
 }
 
 /* export */
@@ -367,18 +375,12 @@ static int cmd_export(int argc, char **argv)
 	rc = parse_options(argc, argv, longopts, no_option, NULL, pos, 2);
 	if (rc != 0)
 		return rc;
-	card = vcard_load(pos[0], err, sizeof(err));
-	if (!card) {
-		fprintf(stderr, "p11unlock-vcard: %s\n", err);
+	card = load_card(pos[0]);
+	if (!card)
 		return EXIT_FAILURE;
-	}
 	rc = vcard_export(card, pos[1], err, sizeof(err));
 	vcard_free(card);
-	if (rc != 0) {
-		fprintf(stderr, "p11unlock-vcard: export: %s\n", err);
-		return EXIT_FAILURE;
-	}
-	return EXIT_SUCCESS;
+	return command_result(rc, "export", err);
 }
 
 static const struct {
