@@ -2,7 +2,8 @@
 PKCS11_TESTS = \
 	tests/integration/test-pkcs11-tool.sh \
 	tests/integration/test-pkcs11-pin.sh \
-	tests/integration/test-pkcs11-cards.sh
+	tests/integration/test-pkcs11-cards.sh \
+	tests/integration/test-ssh.sh
 
 TESTS += $(PKCS11_TESTS)
 dist_check_SCRIPTS += $(PKCS11_TESTS)
