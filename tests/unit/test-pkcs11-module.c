@@ -231,6 +231,44 @@ static void test_no_readers(void **state)
 	assert_int_equal(C_Finalize(NULL), CKR_OK);
 }
 
+/* Argument checks that come before any slot or session lookup, and the functions the module
+ * does not offer, answered the same with or without a card. */
+static void test_arguments(void **state)
+{
+	CK_SLOT_ID slot;
+	CK_MECHANISM_INFO minfo;
+	CK_ULONG count;
+	int reserved;
+
+	assert_int_equal(C_Initialize(NULL), CKR_OK);
+	assert_int_equal(C_GetSlotInfo(0, NULL), CKR_ARGUMENTS_BAD);
+	assert_int_equal(C_GetTokenInfo(0, NULL), CKR_ARGUMENTS_BAD);
+	assert_int_equal(C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, NULL), CKR_ARGUMENTS_BAD);
+	assert_int_equal(C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL), CKR_ARGUMENTS_BAD);
+	assert_int_equal(C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, &reserved), CKR_ARGUMENTS_BAD);
+	assert_int_equal(C_GetMechanismList(0, NULL, NULL), CKR_ARGUMENTS_BAD);
+	assert_int_equal(C_GetMechanismList(0, NULL, &count), CKR_SLOT_ID_INVALID);
+	assert_int_equal(C_GetMechanismInfo(0, CKM_RSA_PKCS, NULL), CKR_ARGUMENTS_BAD);
+	assert_int_equal(C_GetMechanismInfo(0, CKM_RSA_PKCS, &minfo), CKR_SLOT_ID_INVALID);
+	assert_int_equal(C_CloseAllSessions(0), CKR_SLOT_ID_INVALID);
+	/* The card is personalized by its issuer; state saving, key management, public-key
+	 * operations and parallel functions are not offered. */
+	assert_int_equal(C_InitToken(0, (CK_UTF8CHAR *)"123456", 6, NULL),
+	                 CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(C_GetOperationState(1, NULL, &count), CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(C_GenerateKeyPair(1, NULL, NULL, 0, NULL, 0, NULL, NULL),
+	                 CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(C_VerifyInit(1, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(C_CancelFunction(1), CKR_FUNCTION_NOT_PARALLEL);
+	/* Session functions check the handle first. */
+	assert_int_equal(C_SeedRandom(1, NULL, 0), CKR_SESSION_HANDLE_INVALID);
+	assert_int_equal(C_CloseSession(1), CKR_SESSION_HANDLE_INVALID);
+	assert_int_equal(C_FindObjectsInit(1, NULL, 0), CKR_SESSION_HANDLE_INVALID);
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	/* After C_Finalize even the refusals say so. */
+	assert_int_equal(C_InitToken(0, NULL, 0, NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
 static void test_fork(void **state)
 {
 	CK_ULONG count;
@@ -291,13 +329,10 @@ static void test_finalize_wakes_wait(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_not_initialized),
-	    cmocka_unit_test(test_initialize_args),
-	    cmocka_unit_test(test_application_locking),
-	    cmocka_unit_test(test_info),
-	    cmocka_unit_test(test_interfaces),
-	    cmocka_unit_test(test_no_readers),
-	    cmocka_unit_test(test_fork),
+	    cmocka_unit_test(test_not_initialized),     cmocka_unit_test(test_initialize_args),
+	    cmocka_unit_test(test_application_locking), cmocka_unit_test(test_info),
+	    cmocka_unit_test(test_interfaces),          cmocka_unit_test(test_no_readers),
+	    cmocka_unit_test(test_arguments),           cmocka_unit_test(test_fork),
 	    cmocka_unit_test(test_finalize_wakes_wait),
 	};
 
