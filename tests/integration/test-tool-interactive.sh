@@ -10,7 +10,7 @@ require_rig
 require_tool
 require_cmd tmux tmux
 
-plan 41
+plan 53
 
 tool_setup
 TMUX_SOCKET=$TEST_TMP/tmux.sock
@@ -33,11 +33,16 @@ screen() {
 	tmux_cmd capture-pane -p -J -t "tool$SESSION" -S -300 2>&1
 }
 
-# wait_screen ERE: until the screen matches (10 s at most); false otherwise.
+# wait_screen ERE: until the screen matches (10 s at most); false otherwise.  An ERE of one
+# line is matched line by line (grep), one with a newline against the whole screen.
 wait_screen() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		grep -Eq -- "$1" <<<"$(screen)" && return 0
+		if [[ $1 == *$'\n'* ]]; then
+			[[ $(screen) =~ $1 ]] && return 0
+		else
+			grep -Eq -- "$1" <<<"$(screen)" && return 0
+		fi
 		sleep 0.1
 	done
 	return 1
@@ -132,6 +137,46 @@ else
 		skip "zh_TW session" "no zh_TW catalog (NLS disabled)"
 	done
 fi
+
+counters_before_signals=$(counters erin)
+
+# --- Ctrl-Z at a hidden prompt, then fg: the answer typed after fg is not echoed either ------------
+# (An interactive bash for job control.  On the stop bash gives the terminal its own settings
+# back; fg does not restore the tool's, so the tool turns echo off again itself.)
+new_session() {
+	[ "$SESSION" = 0 ] || tmux_cmd kill-session -t "tool$SESSION" >/dev/null 2>&1
+	SESSION=$((SESSION + 1))
+	tmux_cmd new-session -d -s "tool$SESSION" -x 150 -y 60 "$1"
+}
+new_session "env PS1='shell$ ' bash --norc --noprofile -i"
+step "job control: a shell" 'shell\$ $'
+answer "'$P11U_TOOL' --lang en --serial $CARD_NUMBER"
+step "job control: the user code prompt" "User code \(6-10 characters\): $"
+tmux_cmd send-keys -t "tool$SESSION" C-z
+step "job control: Ctrl-Z stops the tool" "Stopped"
+answer fg
+step "job control: after fg the question is asked again" \
+	"shell\\$ fg"$'\n'"[^"$'\n'"]*p11unlock[^"$'\n'"]*"$'\n'"User code \\(6-10 characters\\): "
+answer "$USER_CODE"
+step "job control: then the new PIN" "New PIN \(6-8 characters\): $"
+unlike "$(screen)" "$USER_CODE" "job control: the user code typed after fg was not echoed"
+tmux_cmd send-keys -t "tool$SESSION" C-c
+step "job control: Ctrl-C ends the tool" 'shell\$ $'
+answer 'echo EXIT=$?'
+step "job control: exit status 130 (SIGINT)" "^EXIT=130$"
+
+# --- Ctrl-C at a hidden prompt: echo back on for whatever runs next in the terminal -----------------
+# (No interactive shell here: bash would restore its own terminal settings after a signal.  The
+# trap keeps sh alive; the tool, exec'ed, gets SIGINT's default action back.)
+new_session "trap : INT; '$P11U_TOOL' --lang en --serial $CARD_NUMBER; echo EXIT=\$?;
+	stty -a | tr ' ;' '\n\n' | grep -xE -- '-?echo' | sed 's/^/TTY=/'; sleep 600"
+step "Ctrl-C: the user code prompt" "User code \(6-10 characters\): $"
+answer "$USER_CODE"
+step "Ctrl-C: the new PIN prompt" "New PIN \(6-8 characters\): $"
+tmux_cmd send-keys -t "tool$SESSION" C-c
+step "Ctrl-C: the tool ends (exit 130) on a new line, and echo is on again" \
+	"New PIN \\(6-8 characters\\): "$'\n'"EXIT=130"$'\n'"TTY=echo"
+is "$(counters erin)" "$counters_before_signals" "Ctrl-Z and Ctrl-C: nothing was sent to the card"
 
 # --- choosing one of two cards by its number -------------------------------------------------------
 card_create frank --card-number XC00000000000002 --pin "$PIN" --user-code "$USER_CODE"

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 
 #include <p11-kit/p11-kit.h>
 
@@ -14,20 +13,6 @@
 #include "report.h"
 #include "secret.h"
 #include "text.h"
-
-/* The answers, in memory kept out of swap (best effort) and wiped right after use. */
-static struct secret answers[3];
-
-static void answers_protect(void)
-{
-	mlock(answers, sizeof(answers));
-}
-
-static void answers_wipe(void)
-{
-	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
-		secret_wipe(&answers[i]);
-}
 
 static void heading(const char *text)
 {
@@ -243,6 +228,19 @@ static int ask_new_pin(const struct tool *tool, struct secret *new_pin, struct s
 	}
 }
 
+/* Step 3: the user code (or the current PIN), then the new PIN twice; the second new PIN is
+ * wiped at once, it was only compared. */
+static int ask_secrets(const struct tool *tool, enum secret_field first_field,
+                       struct secret secrets[SECRETS_HELD])
+{
+	int rc = ask_secret(tool, first_field, &secrets[0]);
+
+	if (rc == EXIT_TOOL_OK)
+		rc = ask_new_pin(tool, &secrets[1], &secrets[2]);
+	secret_wipe(&secrets[2]);
+	return rc;
+}
+
 static bool answer_is_yes(const char *answer)
 {
 	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
@@ -336,14 +334,47 @@ static void print_tries_after_failure(const struct tool *tool, struct card *card
 	        text);
 }
 
+/* What a PIN operation's failure means for the holder, past the wrong-secret cases each
+ * command tells in its own words.  Returns -1 for "no special meaning". */
+static int common_failure(struct card *card, CK_RV rv, enum pin_stage stage)
+{
+	switch (rv) {
+	case CKR_FUNCTION_NOT_SUPPORTED:
+		if (stage != PIN_STAGE_LOGIN || card->kind == CARD_FOREIGN)
+			break;
+		/* Our module's answer for a real HiCOS card, whatever its model says. */
+		print_hicos_refusal(card);
+		return EXIT_TOOL_NOT_HANDLED;
+	case CKR_PIN_LEN_RANGE:
+	case CKR_PIN_INVALID:
+		fprintf(stderr, _("The card refused the new PIN: %s\n"), p11_kit_strerror(rv));
+		return EXIT_TOOL_USAGE;
+	default:
+		break;
+	}
+	return -1;
+}
+
+static int pin_operation_failure(struct card *card, CK_RV rv, enum pin_stage stage,
+                                 const char *change_function)
+{
+	int rc = common_failure(card, rv, stage);
+
+	if (rc >= 0)
+		return rc;
+	return report_pkcs11_failure(stage == PIN_STAGE_SESSION ? "C_OpenSession"
+	                             : stage == PIN_STAGE_LOGIN ? "C_Login"
+	                                                        : change_function,
+	                             rv);
+}
+
 /* Step 5's answer from the module. */
 static int reset_result(const struct tool *tool, struct card *card, CK_RV rv, enum pin_stage stage)
 {
-	if (rv == CKR_OK) {
+	switch (rv) {
+	case CKR_OK:
 		printf("%s\n", _("Card unlocked and PIN reset"));
 		return EXIT_TOOL_OK;
-	}
-	switch (rv) {
 	case CKR_PIN_INCORRECT:
 		print_tries_after_failure(tool, card, false);
 		if (card->user_code.state == TRIES_LOCKED)
@@ -352,24 +383,9 @@ static int reset_result(const struct tool *tool, struct card *card, CK_RV rv, en
 	case CKR_PIN_LOCKED:
 		print_blocked(card);
 		return EXIT_TOOL_BLOCKED;
-	case CKR_FUNCTION_NOT_SUPPORTED:
-		if (stage == PIN_STAGE_LOGIN && card->kind != CARD_FOREIGN) {
-			/* Our module's answer for a real HiCOS card, whatever its model says. */
-			print_hicos_refusal(card);
-			return EXIT_TOOL_NOT_HANDLED;
-		}
-		break;
-	case CKR_PIN_LEN_RANGE:
-	case CKR_PIN_INVALID:
-		fprintf(stderr, _("The card refused the new PIN: %s\n"), p11_kit_strerror(rv));
-		return EXIT_TOOL_USAGE;
 	default:
-		break;
+		return pin_operation_failure(card, rv, stage, "C_InitPIN");
 	}
-	return report_pkcs11_failure(stage == PIN_STAGE_SESSION ? "C_OpenSession"
-	                             : stage == PIN_STAGE_LOGIN ? "C_Login"
-	                                                        : "C_InitPIN",
-	                             rv);
 }
 
 int command_list(struct tool *tool)
@@ -406,26 +422,35 @@ int command_status(struct tool *tool)
 	return rc;
 }
 
-static int unlock_steps(struct tool *tool, struct card_list *list)
+/* Steps 1 and 2: the cards listed, one chosen; with headings when the command shows its steps. */
+static int detect_and_choose(const struct tool *tool, struct card_list *list, bool headings,
+                             struct card **card)
 {
-	struct secret *user_code = &answers[0], *new_pin = &answers[1], *again = &answers[2];
-	struct card *card = NULL;
-	enum pin_stage stage;
-	CK_RV rv;
 	int rc;
 
-	heading(_("Step 1: detect the cards"));
+	if (headings)
+		heading(_("Step 1: detect the cards"));
 	rc = detect(tool, list);
 	if (rc != EXIT_TOOL_OK)
 		return rc;
 	report_list_text(stdout, list);
+	if (headings)
+		heading(_("Step 2: choose the card"));
+	rc = choose(tool, list, card);
+	if (rc == EXIT_TOOL_OK)
+		printf(_("Card %s is chosen.\n"), (*card)->serial);
+	return rc;
+}
 
-	heading(_("Step 2: choose the card"));
-	rc = choose(tool, list, &card);
-	if (rc != EXIT_TOOL_OK)
-		return rc;
-	printf(_("Card %s is chosen.\n"), card->serial);
-	rc = check_unlockable(tool, card);
+static int unlock_steps(struct tool *tool, struct card_list *list, struct secret *secrets)
+{
+	struct card *card = NULL;
+	enum pin_stage stage;
+	CK_RV rv;
+	int rc = detect_and_choose(tool, list, true, &card);
+
+	if (rc == EXIT_TOOL_OK)
+		rc = check_unlockable(tool, card);
 	if (rc != EXIT_TOOL_OK)
 		return rc;
 	if (card->pin.state != TRIES_LOCKED)
@@ -433,10 +458,7 @@ static int unlock_steps(struct tool *tool, struct card_list *list)
 		                 "(for a forgotten PIN)."));
 
 	heading(_("Step 3: user code and new PIN"));
-	rc = ask_secret(tool, SECRET_FIELD_USER_CODE, user_code);
-	if (rc == EXIT_TOOL_OK)
-		rc = ask_new_pin(tool, new_pin, again);
-	secret_wipe(again);
+	rc = ask_secrets(tool, SECRET_FIELD_USER_CODE, secrets);
 	if (rc != EXIT_TOOL_OK)
 		return rc;
 
@@ -446,22 +468,35 @@ static int unlock_steps(struct tool *tool, struct card_list *list)
 		return rc;
 
 	heading(_("Step 5: release the lock"));
-	rv = card_reset_pin(&tool->module, card, user_code, new_pin, &stage);
-	answers_wipe();
+	rv = card_reset_pin(&tool->module, card, &secrets[0], &secrets[1], &stage);
+	secrets_release();
 	return reset_result(tool, card, rv, stage);
 }
 
-int command_unlock(struct tool *tool)
+/* Runs a command's steps with its secrets held (see secrets_hold()), and always releases
+ * them, however the steps end. */
+static int with_secrets(struct tool *tool,
+                        int (*steps)(struct tool *, struct card_list *, struct secret *))
 {
 	struct card_list list;
 	int rc;
 
 	memset(&list, 0, sizeof(list));
-	answers_protect();
-	rc = unlock_steps(tool, &list);
-	answers_wipe();
+	rc = steps(tool, &list, secrets_hold());
+	secrets_release();
 	card_list_free(&list);
 	return rc;
+}
+
+int command_unlock(struct tool *tool)
+{
+	return with_secrets(tool, unlock_steps);
+}
+
+static void print_pin_locked(void)
+{
+	fprintf(stderr, "%s\n",
+	        _("The PIN is locked: run p11unlock with the user code to release the lock."));
 }
 
 static int change_pin_result(const struct tool *tool, struct card *card, CK_RV rv,
@@ -478,76 +513,42 @@ static int change_pin_result(const struct tool *tool, struct card *card, CK_RV r
 			        _("Run p11unlock with the user code to release the lock."));
 		return EXIT_TOOL_WRONG_SECRET;
 	case CKR_PIN_LOCKED:
-		fprintf(
-		    stderr, "%s\n",
-		    _("The PIN is locked: run p11unlock with the user code to release the lock."));
+		print_pin_locked();
 		return EXIT_TOOL_BLOCKED;
-	case CKR_FUNCTION_NOT_SUPPORTED:
-		if (stage != PIN_STAGE_LOGIN || card->kind == CARD_FOREIGN)
-			break;
-		print_hicos_refusal(card);
-		return EXIT_TOOL_NOT_HANDLED;
-	case CKR_PIN_LEN_RANGE:
-	case CKR_PIN_INVALID:
-		fprintf(stderr, _("The card refused the new PIN: %s\n"), p11_kit_strerror(rv));
-		return EXIT_TOOL_USAGE;
 	default:
-		break;
+		return pin_operation_failure(card, rv, stage, "C_SetPIN");
 	}
-	return report_pkcs11_failure(stage == PIN_STAGE_SESSION ? "C_OpenSession"
-	                             : stage == PIN_STAGE_LOGIN ? "C_Login"
-	                                                        : "C_SetPIN",
-	                             rv);
 }
 
-static int change_pin_steps(struct tool *tool, struct card_list *list)
+static int change_pin_steps(struct tool *tool, struct card_list *list, struct secret *secrets)
 {
-	struct secret *current = &answers[0], *new_pin = &answers[1], *again = &answers[2];
 	struct card *card = NULL;
 	enum pin_stage stage;
 	CK_RV rv;
-	int rc = detect(tool, list);
+	int rc = detect_and_choose(tool, list, false, &card);
 
 	if (rc != EXIT_TOOL_OK)
 		return rc;
-	report_list_text(stdout, list);
-	rc = choose(tool, list, &card);
-	if (rc != EXIT_TOOL_OK)
-		return rc;
-	printf(_("Card %s is chosen.\n"), card->serial);
 	if (card->kind == CARD_HICOS) {
 		print_hicos_refusal(card);
 		return EXIT_TOOL_NOT_HANDLED;
 	}
 	if (card->pin.state == TRIES_LOCKED) {
-		fprintf(
-		    stderr, "%s\n",
-		    _("The PIN is locked: run p11unlock with the user code to release the lock."));
+		print_pin_locked();
 		return EXIT_TOOL_BLOCKED;
 	}
 	if (card->pin.state == TRIES_FINAL)
 		fprintf(stderr, "%s\n",
 		        _("Warning: the PIN has one try left; a wrong PIN locks the card."));
-	rc = ask_secret(tool, SECRET_FIELD_CURRENT_PIN, current);
-	if (rc == EXIT_TOOL_OK)
-		rc = ask_new_pin(tool, new_pin, again);
-	secret_wipe(again);
+	rc = ask_secrets(tool, SECRET_FIELD_CURRENT_PIN, secrets);
 	if (rc != EXIT_TOOL_OK)
 		return rc;
-	rv = card_change_pin(&tool->module, card, current, new_pin, &stage);
-	answers_wipe();
+	rv = card_change_pin(&tool->module, card, &secrets[0], &secrets[1], &stage);
+	secrets_release();
 	return change_pin_result(tool, card, rv, stage);
 }
 
 int command_change_pin(struct tool *tool)
 {
-	struct card_list list;
-	int rc;
-
-	memset(&list, 0, sizeof(list));
-	answers_protect();
-	rc = change_pin_steps(tool, &list);
-	answers_wipe();
-	card_list_free(&list);
-	return rc;
+	return with_secrets(tool, change_pin_steps);
 }

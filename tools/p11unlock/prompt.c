@@ -10,55 +10,115 @@
 
 #include <openssl/crypto.h>
 
-/* The terminal's settings while echo is off, restored by a signal handler too. */
-static struct termios saved_termios;
-static volatile sig_atomic_t echo_is_off;
+/* While echo is off: the terminal's own settings and the quiet ones, and the prompt, for the
+ * signal handlers.  A signal that ends the process restores echo first; a stop (Ctrl-Z)
+ * restores echo for the shell, and the continuation turns it off again and shows the
+ * prompt again, so an answer typed after "fg" is never echoed. */
+static struct termios saved_termios, quiet_termios;
 static int echo_fd = -1;
+static const char *echo_prompt;
+static int echo_prompt_fd = -1;
 
-static const int restore_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+static const int restore_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP};
 #define N_RESTORE_SIGNALS (sizeof(restore_signals) / sizeof(restore_signals[0]))
+static struct sigaction restore_previous[N_RESTORE_SIGNALS];
+static volatile sig_atomic_t restore_installed[N_RESTORE_SIGNALS];
+static struct sigaction continue_previous;
+static volatile sig_atomic_t stopped;
 
-static void restore_echo_and_reraise(int sig)
+static size_t restore_index(int sig)
 {
-	if (echo_is_off)
-		tcsetattr(echo_fd, TCSAFLUSH, &saved_termios);
-	echo_is_off = 0;
-	signal(sig, SIG_DFL);
-	raise(sig);
+	size_t i = 0;
+
+	while (i < N_RESTORE_SIGNALS - 1 && restore_signals[i] != sig)
+		i++;
+	return i;
 }
 
-static bool echo_off(int fd, struct sigaction old[N_RESTORE_SIGNALS])
+/* Echo on, then the signal's previous action (which may be the secrets' wipe, then the end
+ * of the process, or a stop); raised now, delivered when this handler returns. */
+static void restore_echo_and_reraise(int sig)
 {
-	struct termios quiet;
+	int saved_errno = errno;
+	size_t i = restore_index(sig);
+
+	tcsetattr(echo_fd, TCSAFLUSH, &saved_termios);
+	sigaction(sig, &restore_previous[i], NULL);
+	restore_installed[i] = 0;
+	stopped = sig == SIGTSTP;
+	if (!stopped) /* what comes next on the terminal starts on a line of its own */
+		(void)!write(echo_prompt_fd, "\n", 1);
+	raise(sig);
+	errno = saved_errno;
+}
+
+static void install_restore_handler(size_t i)
+{
+	struct sigaction action;
+
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = restore_echo_and_reraise;
+	sigemptyset(&action.sa_mask);
+	if (sigaction(restore_signals[i], NULL, &restore_previous[i]) != 0 ||
+	    restore_previous[i].sa_handler == SIG_IGN)
+		return;
+	restore_installed[i] = sigaction(restore_signals[i], &action, NULL) == 0;
+}
+
+/* After a stop: echo off again, ready for the next stop, and the question asked again. */
+static void echo_off_after_stop(int sig)
+{
+	int saved_errno = errno;
+	size_t i = restore_index(SIGTSTP);
+
+	(void)sig;
+	if (!stopped)
+		return;
+	stopped = 0;
+	tcsetattr(echo_fd, TCSAFLUSH, &quiet_termios);
+	install_restore_handler(i);
+	if (echo_prompt != NULL)
+		(void)!write(echo_prompt_fd, echo_prompt, strlen(echo_prompt));
+	errno = saved_errno;
+}
+
+/* Echo back on, and every handler echo_off() installed removed. */
+static void echo_on(int fd)
+{
+	sigaction(SIGCONT, &continue_previous, NULL);
+	for (size_t i = 0; i < N_RESTORE_SIGNALS; i++) {
+		if (restore_installed[i])
+			sigaction(restore_signals[i], &restore_previous[i], NULL);
+		restore_installed[i] = 0;
+	}
+	tcsetattr(fd, TCSAFLUSH, &saved_termios);
+	echo_prompt = NULL;
+}
+
+static bool echo_off(int fd, const char *prompt, int prompt_fd)
+{
 	struct sigaction action;
 
 	if (tcgetattr(fd, &saved_termios) != 0)
 		return false;
-	memset(&action, 0, sizeof(action));
-	action.sa_handler = restore_echo_and_reraise;
-	sigemptyset(&action.sa_mask);
-	for (size_t i = 0; i < N_RESTORE_SIGNALS; i++)
-		sigaction(restore_signals[i], &action, &old[i]);
-	quiet = saved_termios;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	quiet.c_lflag |= ECHONL; /* the Enter key still moves to the next line */
+	quiet_termios = saved_termios;
+	quiet_termios.c_lflag &= ~(tcflag_t)ECHO;
+	quiet_termios.c_lflag |= ECHONL; /* the Enter key still moves to the next line */
 	echo_fd = fd;
-	echo_is_off = 1;
-	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
-		echo_is_off = 0;
-		for (size_t i = 0; i < N_RESTORE_SIGNALS; i++)
-			sigaction(restore_signals[i], &old[i], NULL);
+	stopped = 0;
+	echo_prompt = prompt;
+	echo_prompt_fd = prompt_fd;
+	for (size_t i = 0; i < N_RESTORE_SIGNALS; i++)
+		install_restore_handler(i);
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = echo_off_after_stop;
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGCONT, &action, &continue_previous);
+	if (tcsetattr(fd, TCSAFLUSH, &quiet_termios) != 0) {
+		echo_on(fd);
 		return false;
 	}
 	return true;
-}
-
-static void echo_on(int fd, const struct sigaction old[N_RESTORE_SIGNALS])
-{
-	tcsetattr(fd, TCSAFLUSH, &saved_termios);
-	echo_is_off = 0;
-	for (size_t i = 0; i < N_RESTORE_SIGNALS; i++)
-		sigaction(restore_signals[i], &old[i], NULL);
 }
 
 void prompt_init(struct prompt *p)
@@ -70,22 +130,22 @@ void prompt_init(struct prompt *p)
 
 enum line_rv line_read(int fd, char *buf, size_t size, size_t *len)
 {
+	enum line_rv rv = LINE_OK;
 	size_t n = 0;
-	bool overflow = false;
 	bool got_any = false;
-	char c;
+	char c = '\0';
 
 	for (;;) {
 		ssize_t r = read(fd, &c, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			OPENSSL_cleanse(buf, size);
-			return LINE_ERROR;
+			rv = LINE_ERROR;
+			break;
 		}
 		if (r == 0) {
 			if (!got_any)
-				return LINE_EOF;
+				rv = LINE_EOF;
 			break;
 		}
 		got_any = true;
@@ -94,14 +154,16 @@ enum line_rv line_read(int fd, char *buf, size_t size, size_t *len)
 		if (n + 1 < size)
 			buf[n++] = c;
 		else
-			overflow = true;
+			rv = LINE_TOO_LONG; /* read on to the end of the line, keep nothing */
 	}
 	OPENSSL_cleanse(&c, sizeof(c));
-	if (overflow) {
+	if (rv == LINE_ERROR || rv == LINE_TOO_LONG) {
 		OPENSSL_cleanse(buf, size);
 		*len = 0;
-		return LINE_TOO_LONG;
+		return rv;
 	}
+	if (rv == LINE_EOF)
+		return rv;
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	buf[n] = '\0';
@@ -112,7 +174,6 @@ enum line_rv line_read(int fd, char *buf, size_t size, size_t *len)
 enum line_rv prompt_read(const struct prompt *p, const char *text, bool hidden, char *buf,
                          size_t size, size_t *len)
 {
-	struct sigaction old[N_RESTORE_SIGNALS];
 	bool quiet = false;
 	enum line_rv rv;
 
@@ -120,11 +181,11 @@ enum line_rv prompt_read(const struct prompt *p, const char *text, bool hidden, 
 		fputs(text, p->out);
 		fflush(p->out);
 		if (hidden)
-			quiet = echo_off(p->in_fd, old);
+			quiet = echo_off(p->in_fd, text, fileno(p->out));
 	}
 	rv = line_read(p->in_fd, buf, size, len);
 	if (quiet)
-		echo_on(p->in_fd, old);
+		echo_on(p->in_fd);
 	if (p->interactive && rv == LINE_EOF) {
 		fputc('\n', p->out);
 		fflush(p->out);

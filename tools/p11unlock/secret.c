@@ -2,8 +2,10 @@
 
 #include "secret.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 
@@ -132,4 +134,53 @@ void secret_prompt(enum secret_field field, char *out, size_t size)
 void secret_wipe(struct secret *secret)
 {
 	OPENSSL_cleanse(secret, sizeof(*secret));
+}
+
+static struct secret held[SECRETS_HELD];
+
+static const int wipe_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+#define N_WIPE_SIGNALS (sizeof(wipe_signals) / sizeof(wipe_signals[0]))
+static struct sigaction previous[N_WIPE_SIGNALS];
+static bool installed[N_WIPE_SIGNALS];
+
+/* Wipes, then lets the signal do what it did before (usually: end the process).  The raised
+ * signal is delivered when this handler returns. */
+static void wipe_and_reraise(int sig)
+{
+	OPENSSL_cleanse(held, sizeof(held));
+	for (size_t i = 0; i < N_WIPE_SIGNALS; i++) {
+		if (wipe_signals[i] == sig && installed[i]) {
+			sigaction(sig, &previous[i], NULL);
+			installed[i] = false;
+		}
+	}
+	raise(sig);
+}
+
+struct secret *secrets_hold(void)
+{
+	struct sigaction action;
+
+	mlock(held, sizeof(held));
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = wipe_and_reraise;
+	sigemptyset(&action.sa_mask);
+	for (size_t i = 0; i < N_WIPE_SIGNALS; i++) {
+		if (installed[i] || sigaction(wipe_signals[i], NULL, &previous[i]) != 0 ||
+		    previous[i].sa_handler == SIG_IGN)
+			continue;
+		installed[i] = sigaction(wipe_signals[i], &action, NULL) == 0;
+	}
+	return held;
+}
+
+void secrets_release(void)
+{
+	OPENSSL_cleanse(held, sizeof(held));
+	for (size_t i = 0; i < N_WIPE_SIGNALS; i++) {
+		if (installed[i])
+			sigaction(wipe_signals[i], &previous[i], NULL);
+		installed[i] = false;
+	}
+	munlock(held, sizeof(held));
 }

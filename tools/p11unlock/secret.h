@@ -33,12 +33,25 @@ enum secret_problem {
 	SECRET_MISMATCH,     /* the two new PINs differ */
 };
 
-/* A secret as typed.  Lives in memory locked by secret_memory_protect() and is wiped
- * by secret_wipe() as soon as it is no longer needed. */
+/* A secret as typed.  Lives in the area secrets_hold() hands out and is wiped by
+ * secret_wipe() as soon as it is no longer needed. */
 struct secret {
 	char value[SECRET_BUF_SIZE];
 	size_t len;
 };
+
+/* How many secrets a command asks for at most: a user code or the current PIN, then the
+ * new PIN twice. */
+#define SECRETS_HELD 3
+
+/* The one area for a command's secrets (SECRETS_HELD of them): locked in memory (best
+ * effort), and wiped when a fatal signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE)
+ * arrives before secrets_release(), before the signal takes its course.  Signals that
+ * were ignored stay ignored. */
+struct secret *secrets_hold(void);
+
+/* Wipes the area and gives the signals back their previous actions. */
+void secrets_release(void);
 
 void secret_field_limits(enum secret_field field, size_t *min, size_t *max);
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -259,6 +261,92 @@ static void test_prompt_read_not_a_terminal(void **state)
 	close(p.in_fd);
 }
 
+/* In the child of test_signal_wipes_secrets: the action the signal had before
+ * secrets_hold(), run after the wipe; exits 0 when every held byte is zero. */
+static const struct secret *watched;
+
+static void exit_with_wipe_result(int sig)
+{
+	const unsigned char *bytes = (const unsigned char *)watched;
+	size_t size = SECRETS_HELD * sizeof(struct secret);
+
+	(void)sig;
+	for (size_t i = 0; i < size; i++)
+		if (bytes[i] != 0)
+			_exit(3);
+	_exit(0);
+}
+
+static int child_status(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* A fatal signal while secrets are held wipes them, then takes its previous course. */
+static void test_signal_wipes_secrets(void **state)
+{
+	static const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+	pid_t pid;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct secret *held;
+			signal(signals[i], exit_with_wipe_result);
+			held = secrets_hold();
+			watched = held;
+			for (size_t j = 0; j < SECRETS_HELD; j++) {
+				memcpy(held[j].value, "Ab12cd34", 8);
+				held[j].len = 8;
+			}
+			raise(signals[i]);
+			_exit(4); /* the signal did not end the child */
+		}
+		assert_int_equal(child_status(pid), 0);
+	}
+	/* With the default action, the signal still ends the process. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		secrets_hold();
+		raise(SIGTERM);
+		_exit(4);
+	}
+	assert_int_equal(WTERMSIG(child_status(pid)), SIGTERM);
+	/* An ignored signal stays ignored (nohup). */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGHUP, SIG_IGN);
+		secrets_hold();
+		raise(SIGHUP);
+		_exit(5);
+	}
+	assert_int_equal(WEXITSTATUS(child_status(pid)), 5);
+}
+
+/* After secrets_release() the area is wiped and the signals are what they were. */
+static void test_secrets_release(void **state)
+{
+	struct sigaction now;
+	struct secret *held;
+
+	(void)state;
+	held = secrets_hold();
+	memcpy(held[1].value, "654321", 6);
+	held[1].len = 6;
+	secrets_release();
+	assert_int_equal(held[1].len, 0);
+	assert_int_equal(held[1].value[0], 0);
+	assert_int_equal(sigaction(SIGINT, NULL, &now), 0);
+	assert_ptr_equal(now.sa_handler, SIG_DFL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +360,8 @@ int main(void)
 	    cmocka_unit_test(test_line_read),
 	    cmocka_unit_test(test_line_too_long),
 	    cmocka_unit_test(test_prompt_read_not_a_terminal),
+	    cmocka_unit_test(test_signal_wipes_secrets),
+	    cmocka_unit_test(test_secrets_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,6 +241,12 @@ static void test_text_sanitizing(void **state)
 	assert_sanitized("\xed\xa0\x80", "???");      /* surrogate */
 	assert_sanitized("\xf4\x90\x80\x80", "????"); /* beyond U+10FFFF */
 	assert_sanitized("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");
+	/* Marks that would show the text in another order: RLO (U+202E) ... PDF (U+202C),
+	 * RLI (U+2067), LRM (U+200E), ALM (U+061C), LINE SEPARATOR (U+2028). */
+	assert_sanitized("XC\u202e94310000\u202c", "XC?94310000?");
+	assert_sanitized("\u2067a\u200eb\u061cc\u2028", "?a?b?c?");
+	/* Their neighbours stay: ZWJ (U+200D), NNBSP (U+202F), WORD JOINER (U+2060). */
+	assert_sanitized("a\u200db\u202fc\u2060", "a\u200db\u202fc\u2060");
 	assert_json("O=\"A\\B\"\n", "\"O=\\\"A\\\\B\\\"\\u000a\"");
 	assert_json("組織\xff", "\"組織\\ufffd\"");
 }

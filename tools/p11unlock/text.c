@@ -37,9 +37,13 @@ size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 	return need;
 }
 
+/* Controls, and the invisible marks that reorder or hide text on screen (bidirectional
+ * embeddings, overrides and isolates, line and paragraph separators): a label or a DN
+ * with them could show another card number or holder than the one it has. */
 static int is_control(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+	       cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 void text_sanitize(char *s)

@@ -12,8 +12,8 @@
  * 0 when the bytes there are not valid UTF-8 (overlong, surrogate, beyond U+10FFFF, cut). */
 size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
-/* Makes s safe for a terminal, in place: C0, DEL, C1 controls and invalid UTF-8 bytes
- * become '?' (the text never grows). */
+/* Makes s safe for a terminal, in place: C0, DEL, C1 controls, the bidirectional and line
+ * separator marks and invalid UTF-8 bytes become '?' (the text never grows). */
 void text_sanitize(char *s);
 
 /* Writes s as a JSON string with quotes; invalid UTF-8 becomes U+FFFD. */

@@ -351,7 +351,7 @@ static CK_RV slot_ids(const struct module *module, CK_BBOOL token_present, CK_SL
 		rv = module->functions->C_GetSlotList(token_present, NULL, count);
 		if (rv != CKR_OK || *count == 0)
 			return rv;
-		grown = realloc(*ids, *count * sizeof(CK_SLOT_ID));
+		grown = reallocarray(*ids, *count, sizeof(CK_SLOT_ID));
 		if (grown == NULL)
 			return CKR_HOST_MEMORY;
 		*ids = grown;
