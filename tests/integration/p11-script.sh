@@ -11,8 +11,13 @@
 #   script_end NAME                  wait for it to finish; prints its output
 #   result_of OUTPUT COMMAND         the result of the first line of OUTPUT that ran COMMAND
 #   apdu_count NAME                  how many APDUs card NAME has answered (lines of its log)
+#   commands_with_data NAME INS P2   commands INS (hex) with P1=00, P2 and data in card NAME's log
 #   verifies_with_data NAME REF      VERIFY commands with data for reference REF (01 PIN, 02 user
 #                                    code) in card NAME's log
+#   resets NAME                      RESET RETRY COUNTER commands (with data) in card NAME's log
+#   card_tries NAME                  "pin_tries=N user_code_tries=M" of card NAME
+#   wrong_pins                       three logins with the PIN $WRONG through pkcs11-tool (p11t):
+#                                    the card's PIN locked
 #   transcript_is OUTPUT DESC <<EOF  one test per expected "COMMAND -> RESULT  # why" line
 #
 # Pause steps are files: `pause STEP` creates STEP.waiting and waits for STEP, in the working
@@ -86,8 +91,28 @@ apdu_count() {
 	grep -c '^apdu ' "$(card_log "$1")" || true
 }
 
+commands_with_data() {
+	grep -c "INS=$2 P1=00 P2=$3 Lc=[1-9]" "$(card_log "$1")" || true
+}
+
 verifies_with_data() {
-	grep -c "INS=20 P1=00 P2=$2 Lc=[1-9]" "$(card_log "$1")" || true
+	commands_with_data "$1" 20 "$2"
+}
+
+resets() {
+	commands_with_data "$1" 2C 01
+}
+
+card_tries() {
+	"$P11U_VCARD" status "$(card_state "$1")" | grep -E '^(pin|user_code)_tries=' | tr '\n' ' ' |
+		sed 's/ $//'
+}
+
+wrong_pins() {
+	local i
+	for i in 1 2 3; do
+		p11t --login --pin env:WRONG -O >/dev/null
+	done
 }
 
 # transcript_is OUTPUT DESC <<EOF: one TAP test per expected line (each "COMMAND -> RESULT",

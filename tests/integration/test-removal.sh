@@ -24,22 +24,10 @@ rig_up
 p11_setup
 export PIN=123456 UC=Ab12cd34 NEW=24681357 WRONG=999999
 
-counters() {
-	"$P11U_VCARD" status "$(card_state "$1")" | grep -E '^(pin|user_code)_tries=' | tr '\n' ' ' |
-		sed 's/ $//'
-}
-
-resets() {
-	grep -c "INS=2C P1=00 P2=01 Lc=[1-9]" "$(card_log "$1")" || true
-}
-
 # lock NAME: three wrong PINs on the card in reader 0.
 lock() {
-	local i
-	for i in 1 2 3; do
-		p11t --login --pin env:WRONG -O >/dev/null
-	done
-	is "$(counters "$1")" "pin_tries=0 user_code_tries=3" "card $1 locked"
+	wrong_pins
+	is "$(card_tries "$1")" "pin_tries=0 user_code_tries=3" "card $1 locked"
 }
 
 # --- removed between C_Login(CKU_SO) and C_InitPIN -----------------------------------------------
@@ -95,11 +83,11 @@ initpin env:NEW -> CKR_USER_NOT_LOGGED_IN  # and no user code
 token-info 0 -> CKR_OK label="組織及團體憑證管 091349" model="P11U V1" serial="XC00000000091349" flags=CKF_RNG|CKF_LOGIN_REQUIRED|CKF_USER_PIN_INITIALIZED|CKF_TOKEN_INITIALIZED|CKF_USER_PIN_LOCKED
 finalize -> CKR_OK
 EOF
-is "$(counters so)" "pin_tries=0 user_code_tries=3" "the card's state is the old one"
+is "$(card_tries so)" "pin_tries=0 user_code_tries=3" "the card's state is the old one"
 is "$(resets so)" 0 "no RESET RETRY COUNTER reached the card"
 like "$(p11t --login --login-type so --so-pin env:UC --init-pin --new-pin env:NEW)" \
 	"User PIN successfully initialized" "the card works: SO login + C_InitPIN"
-is "$(counters so)" "pin_tries=3 user_code_tries=3" "released"
+is "$(card_tries so)" "pin_tries=3 user_code_tries=3" "released"
 card_remove 0
 
 # --- removed between the user-code token's C_Login and C_SetPIN ------------------------------------
@@ -156,7 +144,7 @@ session-info -> CKR_DEVICE_REMOVED  # and the token went away
 finalize -> CKR_OK
 EOF
 is "$(resets uc)" 1 "one RESET RETRY COUNTER reached the card: the last C_SetPIN"
-is "$(counters uc)" "pin_tries=3 user_code_tries=3" "released"
+is "$(card_tries uc)" "pin_tries=3 user_code_tries=3" "released"
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "the new PIN logs in"
 card_remove 0
 
@@ -216,7 +204,7 @@ session-info -> CKR_DEVICE_REMOVED
 token-info 0 -> CKR_TOKEN_NOT_PRESENT
 finalize -> CKR_OK
 EOF
-is "$(counters cut)" "pin_tries=3 user_code_tries=3" "cut after: the state file holds the new state"
+is "$(card_tries cut)" "pin_tries=3 user_code_tries=3" "cut after: the state file holds the new state"
 card_insert 0 cut
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "cut after: the card works with the new PIN"
 card_remove 0
@@ -234,7 +222,7 @@ is "$(sed -n '6,$p' <<<"$cut_out")" "pause gone -> ok
 session-info -> CKR_DEVICE_REMOVED
 token-info 0 -> CKR_TOKEN_NOT_PRESENT
 finalize -> CKR_OK" "cut before: then the session ends with the card"
-is "$(counters cut)" "pin_tries=0 user_code_tries=3" "cut before: the state file holds the old state"
+is "$(card_tries cut)" "pin_tries=0 user_code_tries=3" "cut before: the state file holds the old state"
 card_insert 0 cut
 like "$(p11t --login --login-type so --so-pin env:UC --init-pin --new-pin env:NEW)" \
 	"User PIN successfully initialized" "cut before: the card works (SO login + C_InitPIN)"

@@ -24,22 +24,6 @@ card_insert 0 os
 export PIN=123456 UC=Ab12cd34 NEW=24681357 NEW2=13572468 NEW3=11223344 WRONG=999999
 export WRONG_UC=Zz99zz99
 
-counters() {
-	"$P11U_VCARD" status "$(card_state os)" | grep -E '^(pin|user_code)_tries=' | tr '\n' ' ' |
-		sed 's/ $//'
-}
-
-ins_count() {
-	grep -c "INS=$1 P1=00 P2=01 Lc=[1-9]" "$(card_log os)" || true
-}
-
-lock_card() {
-	local i
-	for i in 1 2 3; do
-		p11t --login --pin env:WRONG -O >/dev/null
-	done
-}
-
 unlock_pin() {
 	p11t --unlock-pin --puk "env:$1" --new-pin "env:$2"
 }
@@ -49,56 +33,56 @@ context_unlock() {
 }
 
 # --- option on: pkcs11-tool --unlock-pin releases a locked card --------------------------------
-lock_card
-is "$(counters)" "pin_tries=0 user_code_tries=3" "three wrong PINs lock the card"
+wrong_pins
+is "$(card_tries os)" "pin_tries=0 user_code_tries=3" "three wrong PINs lock the card"
 out=$(unlock_pin UC NEW)
 is "$?" 0 "pkcs11-tool --unlock-pin exits 0"
 like "$out" "^PIN successfully changed$" "pkcs11-tool --unlock-pin: PIN successfully changed"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "released: counters 3/3"
-is "$(ins_count 2C)" 1 "one RESET RETRY COUNTER"
+is "$(card_tries os)" "pin_tries=3 user_code_tries=3" "released: counters 3/3"
+is "$(resets os)" 1 "one RESET RETRY COUNTER"
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "the new PIN logs in"
 
 # --- on an unlocked card the same call is an ordinary PIN change ------------------------------
-changes=$(ins_count 24)
+changes=$(commands_with_data os 24 01)
 like "$(unlock_pin UC NEW2)" "C_SetPIN failed: rv = CKR_PIN_INCORRECT" \
 	"unlocked card: the user code taken as the old PIN: CKR_PIN_INCORRECT"
-is "$(counters)" "pin_tries=2 user_code_tries=3" "it cost a PIN try, not a user-code try"
-is "$(ins_count 24)" $((changes + 1)) "it was a CHANGE REFERENCE DATA"
-is "$(ins_count 2C)" 1 "no RESET RETRY COUNTER"
+is "$(card_tries os)" "pin_tries=2 user_code_tries=3" "it cost a PIN try, not a user-code try"
+is "$(commands_with_data os 24 01)" $((changes + 1)) "it was a CHANGE REFERENCE DATA"
+is "$(resets os)" 1 "no RESET RETRY COUNTER"
 is "$(verifies_with_data os 02)" 0 "the user code never reached the card"
 out=$(p11t --change-pin --pin env:NEW --new-pin env:NEW2)
 like "$out" "^PIN successfully changed$" "unlogged C_SetPIN(old PIN, new PIN): PIN changed"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "counters 3/3"
+is "$(card_tries os)" "pin_tries=3 user_code_tries=3" "counters 3/3"
 like "$(p11t --login --pin env:NEW2 -O)" "Private Key Object" "the changed PIN logs in"
 
 # --- wrong user codes cost a try; the last try is refused ----------------------------------------
-lock_card
+wrong_pins
 like "$(unlock_pin WRONG_UC NEW)" "C_SetPIN failed: rv = CKR_PIN_INCORRECT" "locked card, wrong user code: CKR_PIN_INCORRECT"
-is "$(counters)" "pin_tries=0 user_code_tries=2" "it cost a user-code try"
+is "$(card_tries os)" "pin_tries=0 user_code_tries=2" "it cost a user-code try"
 like "$(token_flags)" "SO PIN count low" "SO PIN count low"
 like "$(unlock_pin WRONG_UC NEW)" "CKR_PIN_INCORRECT" "wrong user code again: CKR_PIN_INCORRECT"
-is "$(counters)" "pin_tries=0 user_code_tries=1" "one user-code try left"
-resets=$(ins_count 2C)
+is "$(card_tries os)" "pin_tries=0 user_code_tries=1" "one user-code try left"
+resets=$(resets os)
 # pkcs11-tool 0.23 has no name for CKR_FUNCTION_REJECTED (0x200).
 like "$(unlock_pin UC NEW)" "C_SetPIN failed: rv = unknown PKCS11 error \(0x200\)" \
 	"--unlock-pin with one try left: CKR_FUNCTION_REJECTED, even with the right code"
 like "$(context_unlock UC NEW)" "C_SetPIN failed: rv = unknown PKCS11 error \(0x200\)" \
 	"context-specific login + C_SetPIN with one try left: CKR_FUNCTION_REJECTED"
-is "$(counters)" "pin_tries=0 user_code_tries=1" "the card's counters are unchanged"
-is "$(ins_count 2C)" "$resets" "no RESET RETRY COUNTER was sent"
+is "$(card_tries os)" "pin_tries=0 user_code_tries=1" "the card's counters are unchanged"
+is "$(resets os)" "$resets" "no RESET RETRY COUNTER was sent"
 
 # --- C_Login(CKU_CONTEXT_SPECIFIC, user code) + C_SetPIN -------------------------------------
 "$P11U_VCARD" reset-user-code "$(card_state os)" --new-user-code "$UC" >/dev/null
-is "$(counters)" "pin_tries=0 user_code_tries=3" "the CA reset the user code"
+is "$(card_tries os)" "pin_tries=0 user_code_tries=3" "the CA reset the user code"
 out=$(context_unlock UC NEW)
 like "$out" "^PIN successfully changed$" "pkcs11-tool --login-type context-specific --unlock-pin releases"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "counters 3/3"
+is "$(card_tries os)" "pin_tries=3 user_code_tries=3" "counters 3/3"
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "the new PIN logs in"
 
-lock_card
+wrong_pins
 export SHORT=12345
 verifies=$(verifies_with_data os 02)
-resets=$(ins_count 2C)
+resets=$(resets os)
 out=$(p11s <<'EOF'
 init
 slots present
@@ -137,13 +121,13 @@ login user env:NEW3 -> CKR_OK
 finalize -> CKR_OK
 EOF
 is "$(verifies_with_data os 02)" "$verifies" "the context-specific logins sent nothing to the card"
-is "$(ins_count 2C)" $((resets + 1)) "one RESET RETRY COUNTER"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "counters 3/3"
+is "$(resets os)" $((resets + 1)) "one RESET RETRY COUNTER"
+is "$(card_tries os)" "pin_tries=3 user_code_tries=3" "counters 3/3"
 
 # --- option off: no unblocking through C_SetPIN or CKU_CONTEXT_SPECIFIC ------------------------
 p11_setup
-lock_card
-resets=$(ins_count 2C)
+wrong_pins
+resets=$(resets os)
 out=$(p11s <<'EOF'
 init
 slots present
@@ -166,5 +150,5 @@ token-info 0 -> CKR_OK label="組織及團體憑證管 091349" model="P11U V1" s
 finalize -> CKR_OK
 EOF
 like "$(unlock_pin UC NEW)" "C_SetPIN failed: rv = CKR_PIN_LOCKED" "option off: pkcs11-tool --unlock-pin does not unlock"
-is "$(counters)" "pin_tries=0 user_code_tries=3" "option off: still locked, no user-code try spent"
-is "$(ins_count 2C)" "$resets" "option off: no RESET RETRY COUNTER"
+is "$(card_tries os)" "pin_tries=0 user_code_tries=3" "option off: still locked, no user-code try spent"
+is "$(resets os)" "$resets" "option off: no RESET RETRY COUNTER"

@@ -24,32 +24,20 @@ card_create so --key-bits 1024
 card_insert 0 so
 export PIN=123456 UC=Ab12cd34 NEW=24681357 NEW2=13572468 WRONG=999999 WRONG_UC=Zz99zz99
 
-counters() {
-	"$P11U_VCARD" status "$(card_state so)" | grep -E '^(pin|user_code)_tries=' | tr '\n' ' ' |
-		sed 's/ $//'
-}
-
-# ins_count INS: commands with that instruction byte (and data) in the card's log.
-ins_count() {
-	grep -c "INS=$1 P1=00 P2=01 Lc=[1-9]" "$(card_log so)" || true
-}
-
 # --- a locked card, released with pkcs11-tool ----------------------------------------------
-for i in 1 2 3; do
-	p11t --login --pin env:WRONG -O >/dev/null
-done
-is "$(counters)" "pin_tries=0 user_code_tries=3" "three wrong PINs block the card"
+wrong_pins
+is "$(card_tries so)" "pin_tries=0 user_code_tries=3" "three wrong PINs block the card"
 
 out=$(p11t --login --login-type so --so-pin env:UC --init-pin --new-pin env:NEW)
 rc=$?
 is "$rc" 0 "pkcs11-tool --login-type so --init-pin exits 0"
 like "$out" "^User PIN successfully initialized$" "pkcs11-tool: User PIN successfully initialized"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "the card's counters are back to 3/3"
-is "$(ins_count 2C)" 1 "one RESET RETRY COUNTER reached the card"
+is "$(card_tries so)" "pin_tries=3 user_code_tries=3" "the card's counters are back to 3/3"
+is "$(resets so)" 1 "one RESET RETRY COUNTER reached the card"
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "the new PIN logs in"
 like "$(p11t --login --pin env:PIN -O)" "C_Login failed: rv = CKR_PIN_INCORRECT" "the old PIN does not"
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "the new PIN again (counter reset)"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "counters 3/3"
+is "$(card_tries so)" "pin_tries=3 user_code_tries=3" "counters 3/3"
 
 # --- wrong user codes: CKR_PIN_INCORRECT, SO flags COUNT_LOW -> FINAL_TRY -> LOCKED -----------
 so_init() {
@@ -59,7 +47,7 @@ is "$(token_flags)" "login required, rng, token initialized, PIN initialized" "n
 like "$(so_init WRONG_UC)" "C_Login failed: rv = CKR_PIN_INCORRECT" "wrong user code 1: CKR_PIN_INCORRECT"
 is "$(token_flags)" "login required, rng, SO PIN count low, token initialized, PIN initialized" \
 	"after 1 wrong user code: SO PIN count low"
-is "$(counters)" "pin_tries=3 user_code_tries=2" "the card agrees: 2 user-code tries"
+is "$(card_tries so)" "pin_tries=3 user_code_tries=2" "the card agrees: 2 user-code tries"
 like "$(so_init WRONG_UC)" "C_Login failed: rv = CKR_PIN_INCORRECT" "wrong user code 2: CKR_PIN_INCORRECT"
 is "$(token_flags)" \
 	"login required, rng, SO PIN count low, final SO PIN try, token initialized, PIN initialized" \
@@ -69,19 +57,19 @@ is "$(token_flags)" "login required, rng, SO PIN locked, token initialized, PIN 
 	"after 3 wrong user codes: SO PIN locked"
 is "$(vcard_status_get so user_code_blocked)" 1 "the card agrees: user code blocked"
 like "$(so_init UC)" "C_Login failed: rv = CKR_PIN_LOCKED" "a blocked user code: CKR_PIN_LOCKED, even the right one"
-is "$(ins_count 2C)" 1 "no RESET RETRY COUNTER was sent for any of them"
+is "$(resets so)" 1 "no RESET RETRY COUNTER was sent for any of them"
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "the PIN still works"
 
 # The CA resets the user code (out of band).
 "$P11U_VCARD" reset-user-code "$(card_state so)" --new-user-code "$UC" >/dev/null
-is "$(counters)" "pin_tries=3 user_code_tries=3" "user code reset by the CA"
+is "$(card_tries so)" "pin_tries=3 user_code_tries=3" "user code reset by the CA"
 
 # --- "forgot my PIN": the same release while the PIN is not locked ---------------------------
 p11t --login --pin env:WRONG -O >/dev/null
-is "$(counters)" "pin_tries=2 user_code_tries=3" "one wrong PIN: not locked"
+is "$(card_tries so)" "pin_tries=2 user_code_tries=3" "one wrong PIN: not locked"
 out=$(p11t --login --login-type so --so-pin env:UC --init-pin --new-pin env:NEW2)
 like "$out" "^User PIN successfully initialized$" "forgot my PIN: SO login + C_InitPIN"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "forgot my PIN: counters 3/3"
+is "$(card_tries so)" "pin_tries=3 user_code_tries=3" "forgot my PIN: counters 3/3"
 like "$(p11t --login --pin env:NEW2 -O)" "Private Key Object" "forgot my PIN: the new PIN logs in"
 
 # --- the PKCS#11 rules, through p11-script -------------------------------------------------
@@ -89,8 +77,8 @@ export SHORT_UC=Ab12c LONG_UC=Ab12cd34567 SPACE_UC="Ab1 cd34" SHORT_PIN=12345 LO
 export SPACE_PIN="12 456"
 verifies_uc=$(verifies_with_data so 02)
 verifies_pin=$(verifies_with_data so 01)
-resets=$(ins_count 2C)
-changes=$(ins_count 24)
+resets=$(resets so)
+changes=$(commands_with_data so 24 01)
 out=$(p11s <<'EOF'
 init
 slots
@@ -175,6 +163,6 @@ EOF
 is "$(verifies_with_data so 02)" $((verifies_uc + 3)) \
 	"only the three SO logins that succeeded sent the user code to the card"
 is "$(verifies_with_data so 01)" $((verifies_pin + 1)) "only the last user login sent a PIN"
-is "$(ins_count 2C)" $((resets + 1)) "one RESET RETRY COUNTER: the C_InitPIN that succeeded"
-is "$(ins_count 24)" "$changes" "no CHANGE REFERENCE DATA from the refused C_SetPIN"
-is "$(counters)" "pin_tries=3 user_code_tries=3" "no try was spent"
+is "$(resets so)" $((resets + 1)) "one RESET RETRY COUNTER: the C_InitPIN that succeeded"
+is "$(commands_with_data so 24 01)" "$changes" "no CHANGE REFERENCE DATA from the refused C_SetPIN"
+is "$(card_tries so)" "pin_tries=3 user_code_tries=3" "no try was spent"

@@ -30,15 +30,6 @@ card_insert 1 ev
 export PIN=123456 UC=Ab12cd34 NEW=24681357 NEW2=13572468 WRONG=999999 WRONG_UC=Zz99zz99
 export SHORT_UC=Ab12c SHORT_PIN=12345 SPACE_PIN="12 456"
 
-counters() {
-	"$P11U_VCARD" status "$(card_state "$1")" | grep -E '^(pin|user_code)_tries=' | tr '\n' ' ' |
-		sed 's/ $//'
-}
-
-resets() {
-	grep -c "INS=2C P1=00 P2=01 Lc=[1-9]" "$(card_log "$1")" || true
-}
-
 # The card's APDU count when a script reached `pause STEP`.
 declare -A apdus_at
 
@@ -71,10 +62,8 @@ finalize -> CKR_OK
 EOF
 
 # --- lock the card; the token appears; NSS's logins cost nothing; Change Password releases ---
-for i in 1 2 3; do
-	p11t --login --pin env:WRONG -O >/dev/null
-done
-is "$(counters tok)" "pin_tries=0 user_code_tries=3" "three wrong PINs lock the card"
+wrong_pins
+is "$(card_tries tok)" "pin_tries=0 user_code_tries=3" "three wrong PINs lock the card"
 
 script_bg nss <<'EOF'
 init
@@ -164,14 +153,12 @@ EOF
 is "$((apdus_at[logins-done] - apdus_at[logins]))" 0 "the logins on the user-code token sent no APDU at all"
 is "$(verifies_with_data tok 02)" 0 "no VERIFY of the user code ever reached the card"
 is "$(resets tok)" 1 "the release was one RESET RETRY COUNTER"
-is "$(counters tok)" "pin_tries=3 user_code_tries=3" "the card's counters are 3/3"
+is "$(card_tries tok)" "pin_tries=3 user_code_tries=3" "the card's counters are 3/3"
 like "$(p11t --login --pin env:NEW -O)" "Private Key Object" "pkcs11-tool logs in with the new PIN"
 
 # --- wrong codes cost a try each; with one try left C_SetPIN is refused -------------------------
-for i in 1 2 3; do
-	p11t --login --pin env:WRONG -O >/dev/null
-done
-is "$(counters tok)" "pin_tries=0 user_code_tries=3" "locked again"
+wrong_pins
+is "$(card_tries tok)" "pin_tries=0 user_code_tries=3" "locked again"
 script_bg last <<'EOF'
 init
 slots present
@@ -195,7 +182,7 @@ session-info
 finalize
 EOF
 script_at last one-left && apdus_at[one-left]=$(apdu_count tok) &&
-	resets_at_one_left=$(resets tok) && counters_at_one_left=$(counters tok)
+	resets_at_one_left=$(resets tok) && counters_at_one_left=$(card_tries tok)
 script_go last one-left
 script_at last refused && apdus_at[refused]=$(apdu_count tok)
 script_go last refused
@@ -225,12 +212,12 @@ EOF
 is "$counters_at_one_left" "pin_tries=0 user_code_tries=1" "two wrong codes: one user-code try left on the card"
 is "$((apdus_at[refused] - apdus_at[one-left]))" 0 "the refused C_SetPIN sent no APDU"
 is "$(resets tok)" "$resets_at_one_left" "no RESET RETRY COUNTER for the refused C_SetPIN"
-is "$(counters tok)" "pin_tries=0 user_code_tries=1" "the card's counters are unchanged"
+is "$(card_tries tok)" "pin_tries=0 user_code_tries=1" "the card's counters are unchanged"
 
 # Another process spends the tries between the module's last reading and C_SetPIN: the check
 # made in the same transaction as the reset still refuses.
 "$P11U_VCARD" reset-user-code "$(card_state tok)" --new-user-code "$UC" >/dev/null
-is "$(counters tok)" "pin_tries=0 user_code_tries=3" "the CA reset the user code"
+is "$(card_tries tok)" "pin_tries=0 user_code_tries=3" "the CA reset the user code"
 script_bg stale <<'EOF'
 init
 slots present
@@ -262,25 +249,19 @@ token-info 1 -> CKR_OK $LABEL_TOK flags=$UC_FLAGS|CKF_USER_PIN_COUNT_LOW|CKF_USE
 finalize -> CKR_OK
 EOF
 is "$(resets tok)" "$resets_before" "no RESET RETRY COUNTER was sent"
-is "$(counters tok)" "pin_tries=0 user_code_tries=1" "the card's counters are unchanged"
+is "$(card_tries tok)" "pin_tries=0 user_code_tries=1" "the card's counters are unchanged"
 
 # The last try is left to an explicit SO login.
 like "$(p11t --login --login-type so --so-pin env:UC --init-pin --new-pin env:NEW2)" \
 	"User PIN successfully initialized" "an explicit SO login spends the last try and releases"
-is "$(counters tok)" "pin_tries=3 user_code_tries=3" "counters 3/3"
+is "$(card_tries tok)" "pin_tries=3 user_code_tries=3" "counters 3/3"
 
 # A blocked user code: the token stays (the PIN is locked) and says so; nothing is tried.
-lock_tok() {
-	local i
-	for i in 1 2 3; do
-		p11t --login --pin env:WRONG -O >/dev/null
-	done
-}
-lock_tok
+wrong_pins
 for sw in "63 C2" "63 C1" "63 C0"; do
 	is "$(apdu_sw 0 "$WRONG_UC_APDU")" "$sw" "another process: wrong user code ($sw)"
 done
-is "$(counters tok)" "pin_tries=0 user_code_tries=0" "PIN and user code blocked"
+is "$(card_tries tok)" "pin_tries=0 user_code_tries=0" "PIN and user code blocked"
 resets_before=$(resets tok)
 out=$(p11s <<'EOF'
 init
@@ -306,7 +287,7 @@ setpin env:UC env:NEW -> CKR_PIN_LOCKED
 finalize -> CKR_OK
 EOF
 is "$(resets tok)" "$resets_before" "blocked user code: no RESET RETRY COUNTER"
-is "$(counters tok)" "pin_tries=0 user_code_tries=0" "blocked user code: counters unchanged"
+is "$(card_tries tok)" "pin_tries=0 user_code_tries=0" "blocked user code: counters unchanged"
 
 # user_code_token = no: no user-code token, even on a locked card.
 p11_setup "allow_test_cards = yes" "user_code_token = no"
@@ -417,4 +398,4 @@ session-info -> CKR_DEVICE_REMOVED  # its session ends cleanly
 slots present -> CKR_OK 0 1 2  # (the card in reader 0 is still blocked)
 finalize -> CKR_OK
 EOF
-is "$(counters ev)" "pin_tries=3 user_code_tries=3" "the card in reader 1 was released"
+is "$(card_tries ev)" "pin_tries=3 user_code_tries=3" "the card in reader 1 was released"

@@ -31,11 +31,6 @@ card_create hic --key-bits 1024 --card-type "CHT V32N" --card-number XC000000000
 card_insert 0 ven
 card_insert 1 hic
 
-counters() {
-	"$P11U_VCARD" status "$(card_state ven)" | grep -E '^(pin|user_code)_tries=' | tr '\n' ' ' |
-		sed 's/ $//'
-}
-
 # p11-kit reads no user configuration in a program running as root, so the module is
 # registered for one command at a time in a private mount namespace, where a directory of
 # ours (holding only p11unlock-test.module) is bind-mounted over p11-kit's module config
@@ -163,7 +158,7 @@ EOF
 # after reading, so the test changes the card only once it has read.)
 check_state() {
 	local want="pin_tries=${2% *} user_code_tries=${2#* }"
-	is "$(counters)" "$want" "$1: p11unlock-vcard status says $want"
+	is "$(card_tries ven)" "$want" "$1: p11unlock-vcard status says $want"
 	is "$(proxy_status)" "$want" "$1: the status object through p11-kit's proxy says the same"
 	script_go vendor "$1"
 }
