@@ -11,17 +11,12 @@
 require_rig
 require_tool
 
-plan 28
+plan 31
 
 tool_setup
 rig_up
-card_create one --card-number XC00000000000001 --pin "$PIN" --user-code "$USER_CODE"
-card_create two --card-number XC00000000000002 --pin "$PIN" --user-code "$USER_CODE" \
-	--holder-dn "C=TW,O=行政院,OU=內政部,CN=王小明"
-card_insert 0 one || bail_out "card one not inserted"
-card_insert 1 two || bail_out "card two not inserted"
-lock_pin 0 || bail_out "could not lock card one"
-lock_pin 1 || bail_out "could not lock card two"
+locked_card 0 one --card-number XC00000000000001
+locked_card 1 two --card-number XC00000000000002 --holder-dn "C=TW,O=行政院,OU=內政部,CN=王小明"
 answers="$USER_CODE"$'\n'"654321"$'\n'"654321"$'\n'
 
 # --- two cards, two readers ---------------------------------------------------------------
@@ -87,3 +82,17 @@ This tool does not touch real cards: their PIN reset commands are not public, an
 tool_run "$PIN"$'\n'"654321"$'\n'"654321"$'\n' --change-pin
 is "$RC" 7 "CHT V32N: --change-pin refused, exit 7"
 is "$(grep -cE 'INS=(20|24|2C) ' "$(card_log hicos)")" 0 "CHT V32N: no VERIFY (nor CHANGE, RESET) in the card's log"
+
+# --- text from the card reaches the terminal harmless -------------------------------------------
+# A holder DN with terminal escape sequences (set the window title, clear the screen), a BEL and
+# a right-to-left override: shown escaped (RFC 4514) or as "?", never as the raw bytes.
+card_create evil --card-number XC00000000000666 --holder-dn \
+	"$(printf 'C=TW,O=Evil\033]0;pwned\007\033[2J,CN=A\u202eB')"
+card_insert 1 evil || bail_out "the card with escape sequences not inserted"
+tool_run "" --status --serial XC00000000000666
+is "$(grep 'Holder:' <<<"$OUT")" '    Holder: C=TW,O=Evil\1B]0\;pwned\07\1B[2J,CN=A?B' \
+	"escape sequences in the holder DN: shown escaped, the RLO as ?"
+is "$(printf '%s%s' "$OUT" "$ERR" | LC_ALL=C grep -c $'[\x01-\x09\x0b-\x1f\x7f]\\|\xe2\x80\xae')" 0 \
+	"no control byte and no RLO in anything the tool printed"
+tool_run "" --status --json --serial XC00000000000666
+like "$OUT" '"holder":"C=TW,O=Evil\\\\1B]0\\\\;pwned\\\\07\\\\1B\[2J,CN=A\?B"' "--json: the same text, JSON-escaped"

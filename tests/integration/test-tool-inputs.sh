@@ -14,9 +14,7 @@ plan 34
 
 tool_setup
 rig_up
-card_create carol --pin "$PIN" --user-code "$USER_CODE"
-card_insert 0 carol || bail_out "card not inserted"
-lock_pin 0 || bail_out "could not lock the PIN"
+locked_card 0 carol
 wrong_user_codes 0 1
 is "$(counters carol)" 0/2 "prepared: PIN locked, 2 user-code tries left"
 commands_before=$(secret_commands carol)

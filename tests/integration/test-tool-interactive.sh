@@ -64,9 +64,7 @@ step() {
 }
 
 rig_up
-card_create erin --pin "$PIN" --user-code "$USER_CODE"
-card_insert 0 erin || bail_out "card not inserted"
-lock_pin 0 || bail_out "could not lock the PIN"
+locked_card 0 erin
 
 # --- English: a locked card, a too short PIN and a mismatch asked again ---------------------------
 session_start --lang en

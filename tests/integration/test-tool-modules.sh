@@ -21,9 +21,7 @@ plan 15
 
 tool_setup
 rig_up
-card_create dave --pin "$PIN" --user-code "$USER_CODE"
-card_insert 0 dave || bail_out "card not inserted"
-lock_pin 0 || bail_out "could not lock the PIN"
+locked_card 0 dave
 answers="$USER_CODE"$'\n'"654321"$'\n'"654321"$'\n'
 
 # --- OpenSC ---------------------------------------------------------------------------------

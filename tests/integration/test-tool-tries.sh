@@ -14,9 +14,7 @@ plan 26
 
 tool_setup
 rig_up
-card_create bob --pin "$PIN" --user-code "$USER_CODE"
-card_insert 0 bob || bail_out "card not inserted"
-lock_pin 0 || bail_out "could not lock the PIN"
+locked_card 0 bob
 
 answers="Zz11zz11"$'\n'"654321"$'\n'"654321"$'\n'
 right_answers="$USER_CODE"$'\n'"654321"$'\n'"654321"$'\n'

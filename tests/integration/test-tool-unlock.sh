@@ -15,9 +15,7 @@ plan 30
 
 tool_setup
 rig_up
-card_create alice --pin "$PIN" --user-code "$USER_CODE"
-card_insert 0 alice || bail_out "card not inserted"
-lock_pin 0 || bail_out "could not lock the PIN"
+locked_card 0 alice
 is "$(counters alice)" 0/3 "the card's PIN is locked (0/3)"
 
 # --- the list -------------------------------------------------------------------

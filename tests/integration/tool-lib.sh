@@ -6,8 +6,7 @@
 #   . "$(dirname "$0")/tool-lib.sh"
 #   require_rig; require_tool
 #   tool_setup                   # module config (allow_test_cards), English messages
-#   rig_up; card_create alice; card_insert 0 alice
-#   lock_pin 0
+#   rig_up; locked_card 0 alice    # card_create, card_insert, lock_pin
 #   tool_run $'Ab12cd34\n654321\n654321\n' --serial XC00000000091349
 #   is "$RC" 0 "unlocked"
 #
@@ -71,6 +70,16 @@ tool_run() {
 	printf '%s' "$input" | "$P11U_TOOL" "$@" >"$TEST_TMP/tool.out" 2>"$TEST_TMP/tool.err" || RC=$?
 	OUT=$(cat "$TEST_TMP/tool.out")
 	ERR=$(cat "$TEST_TMP/tool.err")
+}
+
+# locked_card INDEX NAME [CREATE OPTIONS...]: card NAME (the defaults' PIN and user code) in
+# reader INDEX, its PIN locked by three wrong PINs; bails out when that fails.
+locked_card() {
+	local index=$1 name=$2
+	shift 2
+	card_create "$name" --pin "$PIN" --user-code "$USER_CODE" "$@"
+	card_insert "$index" "$name" || bail_out "card $name not inserted"
+	lock_pin "$index" || bail_out "could not lock the PIN of card $name"
 }
 
 # hex STRING: the bytes of STRING as "41 62 ..." for an APDU.
