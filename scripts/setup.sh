@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shared by ./quickstart and .ci/run: make a fresh Debian 12 ready to build and test p11unlock.
 #   scripts/setup.sh deps    packages + locale + vpcd below
+#   scripts/setup.sh sources  make sure Debian 12's security updates are an apt source
 #   scripts/setup.sh packages install the packages of scripts/packages.txt
 #   scripts/setup.sh locale  generate the zh_TW.UTF-8 locale (the tool's Chinese messages)
 #   scripts/setup.sh build   autogen + configure + make in _build/ (warnings are errors)
@@ -15,8 +16,22 @@ need_root() {
 	fi
 }
 
+# A Debian 12 made by debootstrap has no security source: its firefox-esr is then 140 instead of
+# the 153 the Firefox tests drive (and it misses every security fix).
+sources() {
+	need_root
+	. /etc/os-release
+	[ "${VERSION_CODENAME:-}" = bookworm ] || return 0
+	if ! grep -rqs 'bookworm-security' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		echo "deb http://deb.debian.org/debian-security bookworm-security main" \
+			>/etc/apt/sources.list.d/debian-security.list
+		echo "p11unlock setup: added bookworm-security to the apt sources"
+	fi
+}
+
 packages() {
 	need_root
+	sources
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
 	# shellcheck disable=SC2046
@@ -54,8 +69,9 @@ build() {
 case "${1:-}" in
 deps) packages; locale_zh_tw; vpcd ;;
 packages) packages ;;
+sources) sources ;;
 locale) locale_zh_tw ;;
 build) build ;;
 vpcd) need_root; vpcd ;;
-*) echo "usage: scripts/setup.sh deps|packages|locale|vpcd|build" >&2; exit 2 ;;
+*) echo "usage: scripts/setup.sh deps|sources|packages|locale|vpcd|build" >&2; exit 2 ;;
 esac

@@ -18,6 +18,11 @@
 require_rig
 require_module
 require_cmd firefox-esr firefox-esr
+# marionette.py speaks to the PSM interfaces of firefox-esr 153 (bookworm-security); the 140 of a
+# Debian 12 without its security updates has other ones (nsIPKCS11Module.listSlots(), ...).
+ff_major=$(firefox-esr --version 2>/dev/null | sed -n 's/^Mozilla Firefox \([0-9]*\)\..*/\1/p')
+[ "${ff_major:-0}" -ge 153 ] ||
+	skip_all "firefox-esr ${ff_major:-?} is older than 153: enable bookworm-security (scripts/setup.sh sources)"
 require_cmd python3 python3
 require_cmd openssl openssl
 
