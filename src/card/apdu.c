@@ -235,3 +235,16 @@ enum p11u_card_rv p11u_apdu_exchange(struct p11u_card *card, const struct p11u_a
 	OPENSSL_cleanse(wire, sizeof wire);
 	return rv;
 }
+
+enum p11u_card_rv p11u_apdu_command(struct p11u_card *card, const struct p11u_apdu *apdu,
+                                    enum p11u_cmd_kind kind, int *tries_left)
+{
+	size_t len;
+	uint16_t sw;
+	enum p11u_card_rv rv;
+
+	rv = p11u_apdu_exchange(card, apdu, NULL, 0, &len, &sw);
+	if (rv != P11U_CARD_OK)
+		return rv;
+	return p11u_sw_to_rv(sw, kind, tries_left);
+}

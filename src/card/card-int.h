@@ -79,6 +79,9 @@ enum p11u_card_rv p11u_apdu_exchange(struct p11u_card *card, const struct p11u_a
                                      uint16_t *sw);
 /* The one status-word table.  63Cx sets *tries_left (may be NULL) to x; 6983 sets 0. */
 enum p11u_card_rv p11u_sw_to_rv(uint16_t sw, enum p11u_cmd_kind kind, int *tries_left);
+/* A command that answers with a status word only: p11u_apdu_exchange + p11u_sw_to_rv. */
+enum p11u_card_rv p11u_apdu_command(struct p11u_card *card, const struct p11u_apdu *apdu,
+                                    enum p11u_cmd_kind kind, int *tries_left);
 
 /* files.c: the read path (both card kinds). */
 enum p11u_card_rv p11u_files_read_card_type(struct p11u_card *card,

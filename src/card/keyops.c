@@ -32,14 +32,8 @@ static enum p11u_card_rv mse_set(struct p11u_card *card, uint8_t template_tag, e
 	    .data = crt,
 	    .data_len = sizeof crt,
 	};
-	size_t len;
-	uint16_t sw;
-	enum p11u_card_rv rv;
 
-	rv = p11u_apdu_exchange(card, &apdu, NULL, 0, &len, &sw);
-	if (rv != P11U_CARD_OK)
-		return rv;
-	return p11u_sw_to_rv(sw, P11U_CMD_KEY, NULL);
+	return p11u_apdu_command(card, &apdu, P11U_CMD_KEY, NULL);
 }
 
 /* Sends a PSO and maps its status word; *got is the response length. */

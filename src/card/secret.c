@@ -49,14 +49,8 @@ static enum p11u_card_rv send_secret_command(struct p11u_card *card, uint8_t ins
 	    .data = data,
 	    .data_len = data_len,
 	};
-	size_t len;
-	uint16_t sw;
-	enum p11u_card_rv rv;
 
-	rv = p11u_apdu_exchange(card, &apdu, NULL, 0, &len, &sw);
-	if (rv != P11U_CARD_OK)
-		return rv;
-	return p11u_sw_to_rv(sw, P11U_CMD_SECRET, tries_left);
+	return p11u_apdu_command(card, &apdu, P11U_CMD_SECRET, tries_left);
 }
 
 enum p11u_card_rv p11u_test_secret_state(struct p11u_card *card, enum p11u_secret which,

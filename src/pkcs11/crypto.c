@@ -162,7 +162,12 @@ static CK_RV op_set_oaep(struct p11u_op *op, const CK_MECHANISM *mech)
 	return CKR_OK;
 }
 
-CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const struct p11u_object *key)
+/* The checks every private-key *Init shares: arguments, no active operation, a mechanism of the
+ * table that can do this (flag), and a private key that allows it (usage).  On CKR_OK the
+ * operation is started and *out names the mechanism. */
+static CK_RV op_start_key(struct p11u_op *op, const CK_MECHANISM *mech,
+                          const struct p11u_object *key, enum p11u_op_kind kind, CK_FLAGS flag,
+                          CK_ATTRIBUTE_TYPE usage, const struct p11u_mechanism **out)
 {
 	const struct p11u_mechanism *m;
 	CK_RV rv;
@@ -172,13 +177,23 @@ CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const stru
 	if (op->kind != P11U_OP_NONE)
 		return CKR_OPERATION_ACTIVE;
 	m = p11u_mechanism_find(mech->mechanism);
-	if (m == NULL || !(m->flags & CKF_SIGN))
+	if (m == NULL || !(m->flags & flag))
 		return CKR_MECHANISM_INVALID;
-	rv = check_private_key(key, CKA_SIGN);
+	rv = check_private_key(key, usage);
 	if (rv != CKR_OK)
 		return rv;
+	op_start(op, kind, m->type, key);
+	*out = m;
+	return CKR_OK;
+}
 
-	op_start(op, P11U_OP_SIGN, m->type, key);
+CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const struct p11u_object *key)
+{
+	const struct p11u_mechanism *m;
+	CK_RV rv = op_start_key(op, mech, key, P11U_OP_SIGN, CKF_SIGN, CKA_SIGN, &m);
+
+	if (rv != CKR_OK)
+		return rv;
 	switch (m->kind) {
 	case P11U_MECH_RSA_PKCS:
 	case P11U_MECH_RSA_X_509:
@@ -210,20 +225,10 @@ CK_RV p11u_op_decrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
                            const struct p11u_object *key)
 {
 	const struct p11u_mechanism *m;
-	CK_RV rv;
+	CK_RV rv = op_start_key(op, mech, key, P11U_OP_DECRYPT, CKF_DECRYPT, CKA_DECRYPT, &m);
 
-	if (op == NULL || mech == NULL || key == NULL)
-		return CKR_ARGUMENTS_BAD;
-	if (op->kind != P11U_OP_NONE)
-		return CKR_OPERATION_ACTIVE;
-	m = p11u_mechanism_find(mech->mechanism);
-	if (m == NULL || !(m->flags & CKF_DECRYPT))
-		return CKR_MECHANISM_INVALID;
-	rv = check_private_key(key, CKA_DECRYPT);
 	if (rv != CKR_OK)
 		return rv;
-
-	op_start(op, P11U_OP_DECRYPT, m->type, key);
 	if (m->kind == P11U_MECH_RSA_OAEP)
 		rv = op_set_oaep(op, mech);
 	if (rv != CKR_OK)
