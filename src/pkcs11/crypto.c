@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "pkcs11/errors.h"
@@ -59,12 +61,25 @@ static bool key_allows(const struct p11u_object *key, CK_ATTRIBUTE_TYPE usage)
 	       attr.ulValueLen == sizeof(value) && value == CK_TRUE;
 }
 
-/* The key checks of C_SignInit (usage CKA_SIGN) and C_DecryptInit (CKA_DECRYPT). */
-static CK_RV check_private_key(const struct p11u_object *key, CK_ATTRIBUTE_TYPE usage)
+/* The card's private keys sign and decrypt; their public keys verify and encrypt (in software). */
+static bool kind_uses_public_key(enum p11u_op_kind kind)
 {
-	if (key->class == CKO_PUBLIC_KEY)
+	return kind == P11U_OP_VERIFY || kind == P11U_OP_ENCRYPT;
+}
+
+/* The key checks of the *Init functions: the class the operation needs (the other key of the
+ * pair is CKR_KEY_TYPE_INCONSISTENT), its usage attribute (CKA_SIGN, CKA_DECRYPT, CKA_VERIFY,
+ * CKA_ENCRYPT) and a modulus size this code handles. */
+static CK_RV check_key(const struct p11u_object *key, enum p11u_op_kind kind,
+                       CK_ATTRIBUTE_TYPE usage)
+{
+	const CK_OBJECT_CLASS wanted =
+	    kind_uses_public_key(kind) ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY;
+	const CK_OBJECT_CLASS other = kind_uses_public_key(kind) ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY;
+
+	if (key->class == other)
 		return CKR_KEY_TYPE_INCONSISTENT;
-	if (key->class != CKO_PRIVATE_KEY)
+	if (key->class != wanted)
 		return CKR_KEY_HANDLE_INVALID;
 	if (!key_allows(key, usage))
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
@@ -84,6 +99,26 @@ static void op_start(struct p11u_op *op, enum p11u_op_kind kind, CK_MECHANISM_TY
 		op->modulus_bits = key->modulus_bits;
 		op->modulus_bytes = (key->modulus_bits + 7) / 8;
 	}
+}
+
+/* The public key as OpenSSL's, from the object's CKA_PUBLIC_KEY_INFO (the certificate's
+ * SubjectPublicKeyInfo), checked to be the RSA key of the object's size. */
+static CK_RV op_load_public_key(struct p11u_op *op, const struct p11u_object *key)
+{
+	const unsigned char *der;
+
+	for (size_t i = 0; i < key->n_attrs; i++) {
+		if (key->attrs[i].type != CKA_PUBLIC_KEY_INFO ||
+		    key->attrs[i].ulValueLen > LONG_MAX)
+			continue;
+		der = key->attrs[i].pValue;
+		op->pkey = d2i_PUBKEY(NULL, &der, (long)key->attrs[i].ulValueLen);
+		break;
+	}
+	if (op->pkey == NULL || !EVP_PKEY_is_a(op->pkey, "RSA") ||
+	    (CK_ULONG)EVP_PKEY_get_bits(op->pkey) != key->modulus_bits)
+		return CKR_GENERAL_ERROR;
+	return CKR_OK;
 }
 
 static CK_RV op_start_hash(struct p11u_op *op, const EVP_MD *md)
@@ -162,9 +197,10 @@ static CK_RV op_set_oaep(struct p11u_op *op, const CK_MECHANISM *mech)
 	return CKR_OK;
 }
 
-/* The checks every private-key *Init shares: arguments, no active operation, a mechanism of the
- * table that can do this (flag), and a private key that allows it (usage).  On CKR_OK the
- * operation is started and *out names the mechanism. */
+/* The checks every key *Init shares: arguments, no active operation, a mechanism of the table
+ * that can do this (flag), and a key of the right class that allows it (usage).  On CKR_OK the
+ * operation is started (with the public key loaded for verify / encrypt) and *out names the
+ * mechanism. */
 static CK_RV op_start_key(struct p11u_op *op, const CK_MECHANISM *mech,
                           const struct p11u_object *key, enum p11u_op_kind kind, CK_FLAGS flag,
                           CK_ATTRIBUTE_TYPE usage, const struct p11u_mechanism **out)
@@ -179,18 +215,28 @@ static CK_RV op_start_key(struct p11u_op *op, const CK_MECHANISM *mech,
 	m = p11u_mechanism_find(mech->mechanism);
 	if (m == NULL || !(m->flags & flag))
 		return CKR_MECHANISM_INVALID;
-	rv = check_private_key(key, usage);
+	rv = check_key(key, kind, usage);
 	if (rv != CKR_OK)
 		return rv;
 	op_start(op, kind, m->type, key);
+	if (kind_uses_public_key(kind)) {
+		rv = op_load_public_key(op, key);
+		if (rv != CKR_OK) {
+			p11u_op_release(op);
+			return rv;
+		}
+	}
 	*out = m;
 	return CKR_OK;
 }
 
-CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const struct p11u_object *key)
+/* C_SignInit and C_VerifyInit: the same mechanisms, parameters and input handling. */
+static CK_RV op_signature_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                               const struct p11u_object *key, enum p11u_op_kind kind, CK_FLAGS flag,
+                               CK_ATTRIBUTE_TYPE usage)
 {
 	const struct p11u_mechanism *m;
-	CK_RV rv = op_start_key(op, mech, key, P11U_OP_SIGN, CKF_SIGN, CKA_SIGN, &m);
+	CK_RV rv = op_start_key(op, mech, key, kind, flag, usage, &m);
 
 	if (rv != CKR_OK)
 		return rv;
@@ -221,11 +267,24 @@ CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const stru
 	return rv;
 }
 
-CK_RV p11u_op_decrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
-                           const struct p11u_object *key)
+CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const struct p11u_object *key)
+{
+	return op_signature_init(op, mech, key, P11U_OP_SIGN, CKF_SIGN, CKA_SIGN);
+}
+
+CK_RV p11u_op_verify_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                          const struct p11u_object *key)
+{
+	return op_signature_init(op, mech, key, P11U_OP_VERIFY, CKF_VERIFY, CKA_VERIFY);
+}
+
+/* C_DecryptInit and C_EncryptInit: the same mechanisms and parameters. */
+static CK_RV op_cipher_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                            const struct p11u_object *key, enum p11u_op_kind kind, CK_FLAGS flag,
+                            CK_ATTRIBUTE_TYPE usage)
 {
 	const struct p11u_mechanism *m;
-	CK_RV rv = op_start_key(op, mech, key, P11U_OP_DECRYPT, CKF_DECRYPT, CKA_DECRYPT, &m);
+	CK_RV rv = op_start_key(op, mech, key, kind, flag, usage, &m);
 
 	if (rv != CKR_OK)
 		return rv;
@@ -234,6 +293,18 @@ CK_RV p11u_op_decrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
 	if (rv != CKR_OK)
 		p11u_op_release(op);
 	return rv;
+}
+
+CK_RV p11u_op_decrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                           const struct p11u_object *key)
+{
+	return op_cipher_init(op, mech, key, P11U_OP_DECRYPT, CKF_DECRYPT, CKA_DECRYPT);
+}
+
+CK_RV p11u_op_encrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                           const struct p11u_object *key)
+{
+	return op_cipher_init(op, mech, key, P11U_OP_ENCRYPT, CKF_ENCRYPT, CKA_ENCRYPT);
 }
 
 CK_RV p11u_op_digest_init(struct p11u_op *op, const CK_MECHANISM *mech)
@@ -292,7 +363,7 @@ CK_RV p11u_op_update(struct p11u_op *op, const uint8_t *data, CK_ULONG len)
 
 	if (op == NULL || op->kind == P11U_OP_NONE)
 		return CKR_OPERATION_NOT_INITIALIZED;
-	if (op->kind == P11U_OP_DECRYPT) {
+	if (op->kind == P11U_OP_DECRYPT || op->kind == P11U_OP_ENCRYPT) {
 		p11u_op_release(op);
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}
@@ -336,11 +407,34 @@ static CK_RV digest_info_encode(const EVP_MD *md, const uint8_t *hash, unsigned 
 	return rv;
 }
 
-static CK_RV pss_encode(const struct p11u_op *op, const uint8_t *mhash, size_t mhash_len,
-                        uint8_t *block, size_t *block_len)
+/* PSS: the message hash, computed here (hashing mechanisms) or the caller's (CKM_RSA_PKCS_PSS).
+ * mhash holds EVP_MAX_MD_SIZE bytes. */
+static CK_RV pss_message_hash(struct p11u_op *op, uint8_t *mhash, size_t *mhash_len)
 {
-	if (mhash_len != (size_t)EVP_MD_get_size(op->pss_md))
+	unsigned int len = 0;
+
+	if (op->md_ctx != NULL) {
+		if (!EVP_DigestFinal_ex(op->md_ctx, mhash, &len))
+			return CKR_GENERAL_ERROR;
+		*mhash_len = len;
+	} else {
+		/* op_feed kept the input within the hash size */
+		memcpy(mhash, op->buffer, op->buffer_len);
+		*mhash_len = op->buffer_len;
+	}
+	if (*mhash_len != (size_t)EVP_MD_get_size(op->pss_md))
 		return CKR_DATA_LEN_RANGE;
+	return CKR_OK;
+}
+
+static CK_RV pss_encode(struct p11u_op *op, uint8_t *block, size_t *block_len)
+{
+	uint8_t mhash[EVP_MAX_MD_SIZE];
+	size_t mhash_len = 0;
+	CK_RV rv = pss_message_hash(op, mhash, &mhash_len);
+
+	if (rv != CKR_OK)
+		return rv;
 	if (!p11u_pss_encode(block, op->modulus_bytes, op->modulus_bits, mhash, op->pss_md,
 	                     op->pss_mgf1_md, op->pss_salt_len))
 		return CKR_GENERAL_ERROR;
@@ -348,18 +442,23 @@ static CK_RV pss_encode(const struct p11u_op *op, const uint8_t *mhash, size_t m
 	return CKR_OK;
 }
 
+/* Raw RSA takes a block of the modulus size: the data (at most that long), zero-padded on the
+ * left.  block holds MODULUS_BYTES_MAX bytes. */
+static void raw_block(const struct p11u_op *op, const uint8_t *data, size_t len, uint8_t *block)
+{
+	memset(block, 0, op->modulus_bytes - len);
+	if (len > 0)
+		memcpy(block + op->modulus_bytes - len, data, len);
+}
+
 /* What the card signs, and how: block holds MODULUS_BYTES_MAX bytes. */
 static CK_RV sign_input(struct p11u_op *op, uint8_t *block, size_t *block_len,
                         enum p11u_rsa_alg *alg)
 {
-	const struct p11u_mechanism *m = op_mechanism(op);
 	uint8_t hash[EVP_MAX_MD_SIZE];
 	unsigned int hash_len = 0;
 
-	if (op->md_ctx != NULL && !EVP_DigestFinal_ex(op->md_ctx, hash, &hash_len))
-		return CKR_GENERAL_ERROR;
-
-	switch (m->kind) {
+	switch (op_mechanism(op)->kind) {
 	case P11U_MECH_RSA_PKCS:
 		/* op_feed kept the input within modulus_bytes - 11 */
 		if (op->buffer_len == 0)
@@ -369,22 +468,20 @@ static CK_RV sign_input(struct p11u_op *op, uint8_t *block, size_t *block_len,
 		*alg = P11U_RSA_PKCS1;
 		return CKR_OK;
 	case P11U_MECH_RSA_X_509:
-		/* raw RSA takes a block of the modulus size: the input, zero-padded on the left */
-		memset(block, 0, op->modulus_bytes - op->buffer_len);
-		memcpy(block + op->modulus_bytes - op->buffer_len, op->buffer, op->buffer_len);
+		raw_block(op, op->buffer, op->buffer_len, block);
 		*block_len = op->modulus_bytes;
 		*alg = P11U_RSA_RAW;
 		return CKR_OK;
 	case P11U_MECH_HASH_RSA_PKCS:
 		*alg = P11U_RSA_PKCS1;
+		if (!EVP_DigestFinal_ex(op->md_ctx, hash, &hash_len))
+			return CKR_GENERAL_ERROR;
 		return digest_info_encode(EVP_MD_CTX_get0_md(op->md_ctx), hash, hash_len, block,
 		                          op->modulus_bytes - PKCS1_PADDING_MIN, block_len);
 	case P11U_MECH_RSA_PSS:
-		*alg = P11U_RSA_RAW;
-		return pss_encode(op, op->buffer, op->buffer_len, block, block_len);
 	case P11U_MECH_HASH_RSA_PSS:
 		*alg = P11U_RSA_RAW;
-		return pss_encode(op, hash, hash_len, block, block_len);
+		return pss_encode(op, block, block_len);
 	default:
 		return CKR_MECHANISM_INVALID;
 	}
@@ -464,8 +561,9 @@ CK_RV p11u_op_sign(struct p11u_op *op, struct p11u_card *card, const uint8_t *da
 
 /* ---- decryption ---- */
 
-/* The largest plaintext the mechanism can produce (the answer to a size query). */
-static size_t decrypt_output_max(const struct p11u_op *op)
+/* The largest plaintext of the mechanism: what decryption can produce (the answer to a size
+ * query), what encryption takes. */
+static size_t plaintext_max(const struct p11u_op *op)
 {
 	switch (op_mechanism(op)->kind) {
 	case P11U_MECH_RSA_PKCS:
@@ -495,7 +593,7 @@ static CK_RV card_decrypt(struct p11u_op *op, struct p11u_card *card, const uint
 		*card_rv = crv;
 	if (crv != P11U_CARD_OK)
 		rv = ckr_from_card_op(crv, P11U_OP_DECRYPT);
-	else if (alg == P11U_RSA_PKCS1 && block_len > decrypt_output_max(op))
+	else if (alg == P11U_RSA_PKCS1 && block_len > plaintext_max(op))
 		rv = CKR_DEVICE_ERROR;
 	else if (alg == P11U_RSA_RAW && block_len > op->modulus_bytes)
 		rv = CKR_DEVICE_ERROR;
@@ -546,7 +644,7 @@ CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const ui
 	}
 	/* The exact length is known only after deciphering: a size query gets the largest. */
 	if (out == NULL) {
-		*out_len = decrypt_output_max(op);
+		*out_len = plaintext_max(op);
 		return CKR_OK;
 	}
 
@@ -558,6 +656,164 @@ CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const ui
 	OPENSSL_cleanse(plain, sizeof(plain));
 	if (rv != CKR_BUFFER_TOO_SMALL)
 		p11u_op_release(op);
+	return rv;
+}
+
+/* ---- public-key operations: verification and encryption in software ---- */
+
+/* An OpenSSL context on the operation's public key, set up by init (EVP_PKEY_verify_init or
+ * EVP_PKEY_encrypt_init) with the mechanism's padding and parameters; NULL on failure. */
+static EVP_PKEY_CTX *public_key_ctx(const struct p11u_op *op, int (*init)(EVP_PKEY_CTX *))
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, op->pkey, NULL);
+	unsigned char *label;
+	bool ok = pctx != NULL && init(pctx) == 1;
+
+	switch (op_mechanism(op)->kind) {
+	case P11U_MECH_RSA_PKCS:
+	case P11U_MECH_HASH_RSA_PKCS:
+		ok = ok && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+		break;
+	case P11U_MECH_RSA_X_509:
+		ok = ok && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_NO_PADDING) == 1;
+		break;
+	case P11U_MECH_RSA_PSS:
+	case P11U_MECH_HASH_RSA_PSS:
+		/* op_set_pss bounded the salt length by the modulus size */
+		ok = ok && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(pctx, op->pss_md) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, op->pss_mgf1_md) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)op->pss_salt_len) == 1;
+		break;
+	case P11U_MECH_RSA_OAEP:
+		ok = ok && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_oaep_md(pctx, op->oaep_md) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, op->pss_mgf1_md) == 1;
+		if (ok && op->oaep_label_len > 0) {
+			/* on success the context owns the copy (op_set_oaep bounded the length) */
+			label = OPENSSL_memdup(op->oaep_label, op->oaep_label_len);
+			ok = label != NULL && EVP_PKEY_CTX_set0_rsa_oaep_label(
+			                          pctx, label, (int)op->oaep_label_len) == 1;
+			if (!ok)
+				OPENSSL_free(label);
+		}
+		break;
+	default:
+		ok = false;
+		break;
+	}
+	if (!ok) {
+		EVP_PKEY_CTX_free(pctx);
+		return NULL;
+	}
+	return pctx;
+}
+
+/* What EVP_PKEY_verify compares with the signature's public-key result: the block the card
+ * signs (sign_input), or for PSS the message hash.  block holds MODULUS_BYTES_MAX bytes. */
+static CK_RV verify_input(struct p11u_op *op, uint8_t *block, size_t *block_len)
+{
+	enum p11u_rsa_alg alg;
+
+	switch (op_mechanism(op)->kind) {
+	case P11U_MECH_RSA_PSS:
+	case P11U_MECH_HASH_RSA_PSS:
+		return pss_message_hash(op, block, block_len);
+	default:
+		return sign_input(op, block, block_len, &alg);
+	}
+}
+
+CK_RV p11u_op_verify_final(struct p11u_op *op, const uint8_t *sig, CK_ULONG sig_len)
+{
+	uint8_t block[MODULUS_BYTES_MAX];
+	size_t block_len = 0;
+	EVP_PKEY_CTX *pctx;
+	CK_RV rv;
+
+	if (op == NULL || op->kind != P11U_OP_VERIFY)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (sig == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (sig_len != op->modulus_bytes)
+		rv = CKR_SIGNATURE_LEN_RANGE;
+	else
+		rv = verify_input(op, block, &block_len);
+	if (rv == CKR_OK) {
+		pctx = public_key_ctx(op, EVP_PKEY_verify_init);
+		if (pctx == NULL)
+			rv = CKR_GENERAL_ERROR;
+		else if (EVP_PKEY_verify(pctx, sig, sig_len, block, block_len) != 1)
+			rv = CKR_SIGNATURE_INVALID;
+		EVP_PKEY_CTX_free(pctx);
+		/* a wrong signature is an answer, not an error for the application's OpenSSL */
+		ERR_clear_error();
+	}
+	p11u_op_release(op);
+	return rv;
+}
+
+CK_RV p11u_op_verify(struct p11u_op *op, const uint8_t *data, CK_ULONG len, const uint8_t *sig,
+                     CK_ULONG sig_len)
+{
+	CK_RV rv;
+
+	if (op == NULL || op->kind != P11U_OP_VERIFY)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = op_feed(op, data, len);
+	if (rv != CKR_OK) {
+		p11u_op_release(op);
+		return rv;
+	}
+	return p11u_op_verify_final(op, sig, sig_len);
+}
+
+CK_RV p11u_op_encrypt(struct p11u_op *op, const uint8_t *in, CK_ULONG in_len, CK_BYTE_PTR out,
+                      CK_ULONG_PTR out_len)
+{
+	static const uint8_t empty[1];
+	uint8_t block[MODULUS_BYTES_MAX];
+	enum p11u_mech_kind kind;
+	size_t len;
+	EVP_PKEY_CTX *pctx;
+	CK_RV rv;
+
+	if (op == NULL || op->kind != P11U_OP_ENCRYPT)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	kind = op_mechanism(op)->kind;
+	if (out_len == NULL || (in == NULL && in_len > 0)) {
+		p11u_op_release(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (in_len > plaintext_max(op)) {
+		p11u_op_release(op);
+		return CKR_DATA_LEN_RANGE;
+	}
+	if (output_size_answered(op->modulus_bytes, out, out_len, &rv))
+		return rv;
+	if (kind == P11U_MECH_RSA_X_509) {
+		raw_block(op, in, in_len, block);
+		in = block;
+		in_len = op->modulus_bytes;
+	} else if (in == NULL) {
+		in = empty;
+	}
+
+	len = *out_len;
+	pctx = public_key_ctx(op, EVP_PKEY_encrypt_init);
+	if (pctx == NULL)
+		rv = CKR_GENERAL_ERROR;
+	else if (EVP_PKEY_encrypt(pctx, out, &len, in, in_len) != 1)
+		/* raw RSA refuses a block not below the modulus */
+		rv = kind == P11U_MECH_RSA_X_509 ? CKR_DATA_INVALID : CKR_GENERAL_ERROR;
+	else
+		rv = CKR_OK;
+	if (rv == CKR_OK)
+		*out_len = len;
+	EVP_PKEY_CTX_free(pctx);
+	ERR_clear_error();
+	OPENSSL_cleanse(block, sizeof(block));
+	p11u_op_release(op);
 	return rv;
 }
 
@@ -609,6 +865,7 @@ void p11u_op_release(struct p11u_op *op)
 	if (op == NULL)
 		return;
 	EVP_MD_CTX_free(op->md_ctx);
+	EVP_PKEY_free(op->pkey);
 	if (op->buffer != NULL) {
 		OPENSSL_cleanse(op->buffer, op->buffer_len);
 		free(op->buffer);

@@ -2,6 +2,8 @@
  * software, and RSA signing / decryption where the private-key step runs on
  * the card (PKCS#1 v1.5 on the card for CKM_RSA_PKCS, raw RSA on the card with
  * OpenSSL's padding functions around it for PSS, OAEP and CKM_RSA_X_509).
+ * Verification and encryption use the public key objects, in software (OpenSSL
+ * EVP), with no card I/O.
  * Session bookkeeping (which operation is active, handle checks, login) stays
  * in session.c; this file only knows the operation itself. */
 #ifndef P11U_PKCS11_CRYPTO_H
@@ -22,15 +24,18 @@ enum p11u_op_kind {
 	P11U_OP_SIGN,
 	P11U_OP_DECRYPT,
 	P11U_OP_DIGEST,
+	P11U_OP_VERIFY,  /* with a public key, in software */
+	P11U_OP_ENCRYPT, /* with a public key, in software */
 };
 
 /* One active operation of a session.  Zero-initialised = no operation. */
 struct p11u_op {
 	enum p11u_op_kind kind;
 	CK_MECHANISM_TYPE mechanism;
-	enum p11u_keyref keyref;     /* sign / decrypt */
-	CK_ULONG modulus_bytes;      /* sign / decrypt */
-	CK_ULONG modulus_bits;       /* sign / decrypt (PSS encodes to modulus_bits - 1 bits) */
+	enum p11u_keyref keyref;     /* key operations */
+	CK_ULONG modulus_bytes;      /* key operations */
+	CK_ULONG modulus_bits;       /* key operations (PSS encodes to modulus_bits - 1 bits) */
+	EVP_PKEY *pkey;              /* verify / encrypt: the public key */
 	const EVP_MD *pss_md;        /* PSS: the message hash (from the mechanism or its parameters) */
 	const EVP_MD *pss_mgf1_md;   /* PSS / OAEP parameters */
 	CK_ULONG pss_salt_len;
@@ -53,10 +58,15 @@ CK_RV p11u_mechanism_info(CK_MECHANISM_TYPE type, CK_ULONG min_key_bits, CK_ULON
 CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const struct p11u_object *key);
 CK_RV p11u_op_decrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
                            const struct p11u_object *key);
+CK_RV p11u_op_verify_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                          const struct p11u_object *key);
+CK_RV p11u_op_encrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                           const struct p11u_object *key);
 CK_RV p11u_op_digest_init(struct p11u_op *op, const CK_MECHANISM *mech);
 
-/* Multi-part input.  For CKM_RSA_PKCS / CKM_RSA_X_509 signing the data is buffered (up to the
- * modulus size); decryption is single-part only (CKR_FUNCTION_NOT_SUPPORTED, op ended). */
+/* Multi-part input.  For CKM_RSA_PKCS / CKM_RSA_X_509 signing and verification the data is
+ * buffered (up to the modulus size); decryption and encryption are single-part only
+ * (CKR_FUNCTION_NOT_SUPPORTED, op ended). */
 CK_RV p11u_op_update(struct p11u_op *op, const uint8_t *data, CK_ULONG len);
 
 /* Single-part C_Sign / C_Digest: the whole input, then completion as below.  A size query or
@@ -75,6 +85,18 @@ CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const ui
                             CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
                             enum p11u_card_rv *card_rv);
 CK_RV p11u_op_digest_final(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+
+/* Verification: the whole input (C_Verify) or what C_VerifyUpdate fed, against the signature.
+ * CKR_OK for a valid signature, CKR_SIGNATURE_LEN_RANGE when its length is not the modulus
+ * size, CKR_SIGNATURE_INVALID otherwise.  Always ends the operation. */
+CK_RV p11u_op_verify(struct p11u_op *op, const uint8_t *data, CK_ULONG len, const uint8_t *sig,
+                     CK_ULONG sig_len);
+CK_RV p11u_op_verify_final(struct p11u_op *op, const uint8_t *sig, CK_ULONG sig_len);
+
+/* Single-part encryption, completed like the functions above (the output is always the
+ * modulus size).  CKR_DATA_LEN_RANGE for input longer than the mechanism takes. */
+CK_RV p11u_op_encrypt(struct p11u_op *op, const uint8_t *in, CK_ULONG in_len, CK_BYTE_PTR out,
+                      CK_ULONG_PTR out_len);
 
 void p11u_op_release(struct p11u_op *op);
 

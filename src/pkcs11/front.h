@@ -114,6 +114,8 @@ struct p11u_session {
 	struct p11u_op sign;
 	struct p11u_op decrypt;
 	struct p11u_op digest;
+	struct p11u_op verify;
+	struct p11u_op encrypt;
 	struct p11u_find find;
 };
 
@@ -278,7 +280,8 @@ CK_RV p11u_object_create_refused(struct p11u_session *s);
 CK_RV p11u_object_change_refused(struct p11u_session *s, CK_OBJECT_HANDLE handle);
 
 /* ------------------------------------------------------------------------------------------
- * ops.c: mechanisms, sign, decrypt, digest, random (bookkeeping around crypto.h)
+ * ops.c: mechanisms, sign, decrypt, digest, verify, encrypt, random (bookkeeping around
+ * crypto.h)
  * ------------------------------------------------------------------------------------------ */
 
 CK_RV p11u_mechanisms_list(struct p11u_module *m, CK_SLOT_ID slot_id, CK_MECHANISM_TYPE_PTR list,
@@ -304,6 +307,18 @@ CK_RV p11u_digest(struct p11u_session *s, const CK_BYTE *data, CK_ULONG len, CK_
                   CK_ULONG_PTR out_len);
 CK_RV p11u_digest_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len);
 CK_RV p11u_digest_final(struct p11u_session *s, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+
+CK_RV p11u_verify_init(struct p11u_session *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
+CK_RV p11u_verify(struct p11u_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+                  CK_ULONG sig_len);
+CK_RV p11u_verify_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len);
+CK_RV p11u_verify_final(struct p11u_session *s, const CK_BYTE *sig, CK_ULONG sig_len);
+
+CK_RV p11u_encrypt_init(struct p11u_session *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
+CK_RV p11u_encrypt(struct p11u_session *s, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE_PTR out,
+                   CK_ULONG_PTR out_len);
+CK_RV p11u_encrypt_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len);
+CK_RV p11u_encrypt_final(struct p11u_session *s);
 
 CK_RV p11u_generate_random(struct p11u_module *m, struct p11u_session *s, CK_BYTE_PTR out,
                            CK_ULONG len);

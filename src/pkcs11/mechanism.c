@@ -7,10 +7,10 @@
 #include "pkcs11/crypto.h"
 
 /* The RSA mechanisms carry CKF_HW: the private-key step runs on the card (pkcs11-tool --test
- * skips signature mechanisms without it).  Verification and encryption are left to the
- * application's own software, so CKF_VERIFY / CKF_ENCRYPT are not offered. */
-#define RSA_SIGN    (CKF_HW | CKF_SIGN)
-#define RSA_DECRYPT (CKF_HW | CKF_DECRYPT)
+ * skips signature mechanisms without it).  Verification and encryption with the public keys
+ * run in software. */
+#define RSA_SIGN    (CKF_HW | CKF_SIGN | CKF_VERIFY)
+#define RSA_DECRYPT (CKF_HW | CKF_DECRYPT | CKF_ENCRYPT)
 
 static const struct p11u_mechanism mechanisms[] = {
     {CKM_RSA_PKCS, P11U_MECH_RSA_PKCS, RSA_SIGN | RSA_DECRYPT, 0},

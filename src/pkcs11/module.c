@@ -5,7 +5,7 @@
  * the result).  Where a call ends up:
  *   slots, C_WaitForSlotEvent ........ slot.c      token info ..................... token.c
  *   sessions ......................... session.c   login, PINs, unlock ............ login.c
- *   objects, search, attributes ...... find.c      mechanisms, sign, decrypt, ... ops.c
+ *   objects, search, attributes ...... find.c      mechanisms, sign, verify, ... ops.c
  *   C_Initialize / C_Finalize ........ call.c      function lists, interfaces ..... interface.c
  * Functions the module does not implement answer through p11u_refuse(). */
 #include "config.h"
@@ -450,6 +450,93 @@ CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_P
 	return p11u_leave(&call, rv);
 }
 
+/* --- verification and encryption (the public keys, in software) ------------------------- */
+
+CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_verify_init(call.session, pMechanism, hKey);
+	return p11u_leave(&call, rv);
+}
+
+CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+               CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_verify(call.session, pData, ulDataLen, pSignature, ulSignatureLen);
+	return p11u_leave(&call, rv);
+}
+
+CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_verify_update(call.session, pPart, ulPartLen);
+	return p11u_leave(&call, rv);
+}
+
+CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_verify_final(call.session, pSignature, ulSignatureLen);
+	return p11u_leave(&call, rv);
+}
+
+CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_encrypt_init(call.session, pMechanism, hKey);
+	return p11u_leave(&call, rv);
+}
+
+CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+                CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_encrypt(call.session, pData, ulDataLen, pEncryptedData,
+		                  pulEncryptedDataLen);
+	return p11u_leave(&call, rv);
+}
+
+CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
+                      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_encrypt_update(call.session, pPart, ulPartLen);
+	return p11u_leave(&call, rv);
+}
+
+CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
+                     CK_ULONG_PTR pulLastEncryptedPartLen)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+
+	if (rv == CKR_OK)
+		rv = p11u_encrypt_final(call.session);
+	return p11u_leave(&call, rv);
+}
+
 /* --- random numbers ----------------------------------------------------------------------- */
 
 CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
@@ -472,32 +559,8 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_UL
 	return p11u_leave(&call, rv);
 }
 
-/* --- not offered: public-key operations, key management, dual functions ------------------- *
- * Verification and encryption with the card's public keys belong in software (the public keys
- * and certificates are readable); the card's keys are made by its issuer. */
-
-CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-                CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
-                      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
-                     CK_ULONG_PTR pulLastEncryptedPartLen)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
+/* --- not offered: recovery, key management, dual functions ------------------------------- *
+ * The card's keys are made by its issuer. */
 
 CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                         CK_OBJECT_HANDLE hKey)
@@ -507,27 +570,6 @@ CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 
 CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                     CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-               CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
-{
-	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
-}
-
-CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
 	return p11u_refuse(__func__, CKR_FUNCTION_NOT_SUPPORTED);
 }

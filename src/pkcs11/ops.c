@@ -1,10 +1,12 @@
-/* Mechanisms and the sign / decrypt / digest / random entry points: session bookkeeping
- * (CKR_OPERATION_ACTIVE / CKR_OPERATION_NOT_INITIALIZED, login, key handles) around the
- * operations of crypto.h, and the reaction to a removed or reset card.
+/* Mechanisms and the sign / decrypt / digest / verify / encrypt / random entry points: session
+ * bookkeeping (CKR_OPERATION_ACTIVE / CKR_OPERATION_NOT_INITIALIZED, login, key handles) around
+ * the operations of crypto.h, and the reaction to a removed or reset card.
  *
- * Each session has one operation slot per kind (sign, decrypt, digest), so a digest may run
- * next to a signature.  Private-key operations need the user logged in, at *Init and again at
- * each later step (a reset or C_Logout in between ends them with CKR_USER_NOT_LOGGED_IN). */
+ * Each session has one operation slot per kind (sign, decrypt, digest, verify, encrypt), so a
+ * digest may run next to a signature.  Private-key operations need the user logged in, at *Init
+ * and again at each later step (a reset or C_Logout in between ends them with
+ * CKR_USER_NOT_LOGGED_IN).  Verification and encryption use the public keys in software: no
+ * login, no card I/O. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -133,12 +135,31 @@ static CK_RV private_op_continues(const struct p11u_session *s, struct p11u_op *
 	return CKR_OK;
 }
 
+/* C_DecryptFinal / C_EncryptFinal of a single-part operation: it ends. */
+static CK_RV single_part_final(struct p11u_op *op)
+{
+	if (op->kind == P11U_OP_NONE)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	p11u_op_release(op);
+	return CKR_FUNCTION_NOT_SUPPORTED;
+}
+
 /* Ends the operation on any error except a size answer. */
 static CK_RV end_on_error(struct p11u_op *op, CK_RV rv)
 {
 	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
 		p11u_op_release(op);
 	return rv;
+}
+
+/* C_*Update of an operation that needs no login (digest, verify, encrypt). */
+static CK_RV software_op_update(struct p11u_op *op, const CK_BYTE *part, CK_ULONG len)
+{
+	if (op->kind == P11U_OP_NONE)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (part == NULL && len != 0)
+		return end_on_error(op, CKR_ARGUMENTS_BAD);
+	return end_on_error(op, p11u_op_update(op, part, len));
 }
 
 static CK_RV key_op_init(struct p11u_session *s, struct p11u_op *op, const CK_MECHANISM *mech,
@@ -248,10 +269,7 @@ CK_RV p11u_decrypt_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG 
 
 CK_RV p11u_decrypt_final(struct p11u_session *s)
 {
-	if (s->decrypt.kind == P11U_OP_NONE)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	p11u_op_release(&s->decrypt);
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	return single_part_final(&s->decrypt);
 }
 
 /* --- digest (software; any token) -------------------------------------------------------- */
@@ -282,11 +300,7 @@ CK_RV p11u_digest(struct p11u_session *s, const CK_BYTE *data, CK_ULONG len, CK_
 
 CK_RV p11u_digest_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len)
 {
-	if (s->digest.kind == P11U_OP_NONE)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	if (part == NULL && len != 0)
-		return end_on_error(&s->digest, CKR_ARGUMENTS_BAD);
-	return end_on_error(&s->digest, p11u_op_update(&s->digest, part, len));
+	return software_op_update(&s->digest, part, len);
 }
 
 CK_RV p11u_digest_final(struct p11u_session *s, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
@@ -296,6 +310,55 @@ CK_RV p11u_digest_final(struct p11u_session *s, CK_BYTE_PTR out, CK_ULONG_PTR ou
 	if (out_len == NULL)
 		return end_on_error(&s->digest, CKR_ARGUMENTS_BAD);
 	return p11u_op_digest_final(&s->digest, out, out_len);
+}
+
+/* --- verify and encrypt (public keys, software; no login) --------------------------------- */
+
+CK_RV p11u_verify_init(struct p11u_session *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
+{
+	return key_op_init(s, &s->verify, mech, key, "C_VerifyInit", p11u_op_verify_init);
+}
+
+CK_RV p11u_verify(struct p11u_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+                  CK_ULONG sig_len)
+{
+	if (s->verify.kind == P11U_OP_NONE)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (data == NULL && len != 0)
+		return end_on_error(&s->verify, CKR_ARGUMENTS_BAD);
+	return p11u_op_verify(&s->verify, data, len, sig, sig_len);
+}
+
+CK_RV p11u_verify_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len)
+{
+	return software_op_update(&s->verify, part, len);
+}
+
+CK_RV p11u_verify_final(struct p11u_session *s, const CK_BYTE *sig, CK_ULONG sig_len)
+{
+	return p11u_op_verify_final(&s->verify, sig, sig_len);
+}
+
+CK_RV p11u_encrypt_init(struct p11u_session *s, const CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
+{
+	return key_op_init(s, &s->encrypt, mech, key, "C_EncryptInit", p11u_op_encrypt_init);
+}
+
+CK_RV p11u_encrypt(struct p11u_session *s, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE_PTR out,
+                   CK_ULONG_PTR out_len)
+{
+	return p11u_op_encrypt(&s->encrypt, in, in_len, out, out_len);
+}
+
+/* RSA encryption is single-part, like decryption. */
+CK_RV p11u_encrypt_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len)
+{
+	return software_op_update(&s->encrypt, part, len);
+}
+
+CK_RV p11u_encrypt_final(struct p11u_session *s)
+{
+	return single_part_final(&s->encrypt);
 }
 
 /* --- random ------------------------------------------------------------------------------ */

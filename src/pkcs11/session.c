@@ -27,6 +27,8 @@ static void session_free(struct p11u_session *s)
 	p11u_op_release(&s->sign);
 	p11u_op_release(&s->decrypt);
 	p11u_op_release(&s->digest);
+	p11u_op_release(&s->verify);
+	p11u_op_release(&s->encrypt);
 	p11u_find_release(&s->find);
 	free(s);
 }

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The module through OpenSC's pkcs11-tool, on a real pcscd with a virtual test card:
 # listing, objects with and without login, pkcs11-tool's own self test, signatures
-# (RSA-PKCS, SHA256-RSA-PKCS, SHA256-RSA-PKCS-PSS) checked by openssl, and PKCS#1 and
-# OAEP decryption round trips.  Secrets are passed as env:VAR, never in argv.
+# (RSA-PKCS, SHA256-RSA-PKCS, SHA256-RSA-PKCS-PSS) checked by openssl and by the module's
+# verification (pkcs11-tool 0.23 encrypts with secret keys only, so the module's RSA
+# encryption is tested in tests/unit/test-crypto.c), and PKCS#1 and OAEP decryption round
+# trips.  Secrets are passed as env:VAR, never in argv.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/p11.sh"
 
@@ -10,7 +12,7 @@ require_rig
 require_module
 require_cmd openssl openssl
 
-plan 32
+plan 37
 
 rig_up
 p11_setup
@@ -58,6 +60,9 @@ like "$(tr '\n' ' ' <<<"$out")" "testing signature mechanisms: +RSA-X-509: OK +R
 	"signature mechanisms tested: RSA-X-509, RSA-PKCS, SHA1-RSA-PKCS, SHA256-RSA-PKCS"
 like "$(tr '\n' ' ' <<<"$out")" "testing key 1 \(Encryption key\) +RSA-PKCS: OK +RSA-X-509: OK +RSA-PKCS-OAEP:[^:]*OK" \
 	"decryption tested: RSA-PKCS, RSA-X-509, RSA-PKCS-OAEP"
+like "$(tr '\n' ' ' <<<"$out")" "Verify \(currently only for RSA\) +testing key 0 \(Signature key\) +RSA-X-509: OK +RSA-PKCS: OK +SHA1-RSA-PKCS: OK " \
+	"verification through the module tested: RSA-X-509, RSA-PKCS, SHA1-RSA-PKCS"
+unlike "$out" "not implemented" "nothing reported as not implemented"
 unlike "$out" "ERR|error:" "no error lines in the self test"
 
 # --- signatures checked by openssl ---------------------------------------------------------------
@@ -75,6 +80,15 @@ ok "SHA256-RSA-PKCS-PSS signature verifies with openssl" openssl dgst -sha256 -s
 p11t --login --pin env:PIN --sign -m RSA-PKCS --id 5349474e -i data.di -o sig3 >/dev/null
 ok "RSA-PKCS signature of a DigestInfo verifies with openssl" openssl pkeyutl -verify -pubin -inkey sign.pub \
 	-pkeyopt digest:sha256 -in data.sha256 -sigfile sig3
+
+# --- the same signatures verified by the module (public key, no login) ----------------------------
+out=$(p11t --verify -m SHA256-RSA-PKCS --id 5349474e -i data --signature-file sig1)
+like "$out" "^Signature is valid" "pkcs11-tool --verify: SHA256-RSA-PKCS signature is valid"
+out=$(p11t --verify -m SHA256-RSA-PKCS-PSS --id 5349474e -i data --signature-file sig2)
+like "$out" "^Signature is valid" "pkcs11-tool --verify: SHA256-RSA-PKCS-PSS signature is valid"
+python3 -c 'import sys; s = bytearray(open("sig1", "rb").read()); s[100] ^= 1; sys.stdout.buffer.write(s)' >sig1.bad
+out=$(p11t --verify -m SHA256-RSA-PKCS --id 5349474e -i data --signature-file sig1.bad)
+like "$out" "^Invalid signature" "pkcs11-tool --verify: a flipped byte is an invalid signature"
 
 # --- decryption round trips ------------------------------------------------------------------------
 p11t --read-object --type cert --id 4b455958 -o enc.der >/dev/null

@@ -1,7 +1,8 @@
 /* Mechanisms and operations through the real card layer and a virtual card,
  * in-process: every signature verifies with OpenSSL against the certificate's
  * public key, decryption round-trips with OpenSSL's encryption, digests equal
- * OpenSSL's, and the size-query / error rules of crypto.h hold exactly. */
+ * OpenSSL's, the card's signatures verify and the module's encryption decrypts
+ * on the card, and the size-query / error rules of crypto.h hold exactly. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -26,7 +27,7 @@
 struct state {
 	struct card_fixture fx;
 	struct p11u_object_table table;
-	const struct p11u_object *sign_key, *keyx_key, *sign_pub, *sign_cert;
+	const struct p11u_object *sign_key, *keyx_key, *sign_pub, *keyx_pub, *sign_cert;
 	EVP_PKEY *sign_pkey, *keyx_pkey; /* from the certificates on the card */
 };
 
@@ -71,11 +72,12 @@ static int setup(void **ctx)
 	st->sign_key = find_object(st, CKO_PRIVATE_KEY, "SIGN");
 	st->keyx_key = find_object(st, CKO_PRIVATE_KEY, "KEYX");
 	st->sign_pub = find_object(st, CKO_PUBLIC_KEY, "SIGN");
+	st->keyx_pub = find_object(st, CKO_PUBLIC_KEY, "KEYX");
 	st->sign_cert = find_object(st, CKO_CERTIFICATE, "SIGN");
 	st->sign_pkey = cert_pkey(info, P11U_CERT_SIGNATURE);
 	st->keyx_pkey = cert_pkey(info, P11U_CERT_ENCRYPTION);
-	if (!st->sign_key || !st->keyx_key || !st->sign_pub || !st->sign_cert || !st->sign_pkey ||
-	    !st->keyx_pkey)
+	if (!st->sign_key || !st->keyx_key || !st->sign_pub || !st->keyx_pub || !st->sign_cert ||
+	    !st->sign_pkey || !st->keyx_pkey)
 		return -1;
 	if (p11u_card_verify(st->fx.card, P11U_SECRET_PIN, (const uint8_t *)"123456", 6, NULL) !=
 	    P11U_CARD_OK)
@@ -253,17 +255,17 @@ static void test_mechanism_info(void **ctx)
 
 	(void)ctx;
 	assert_int_equal(p11u_mechanism_info(CKM_RSA_PKCS, 1024, 2048, &info), CKR_OK);
-	assert_int_equal(info.flags, CKF_HW | CKF_SIGN | CKF_DECRYPT);
+	assert_int_equal(info.flags, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_DECRYPT | CKF_ENCRYPT);
 	assert_int_equal(info.ulMinKeySize, 1024);
 	assert_int_equal(info.ulMaxKeySize, 2048);
 	assert_int_equal(p11u_mechanism_info(CKM_RSA_X_509, 2048, 2048, &info), CKR_OK);
-	assert_int_equal(info.flags, CKF_HW | CKF_SIGN | CKF_DECRYPT);
+	assert_int_equal(info.flags, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_DECRYPT | CKF_ENCRYPT);
 	assert_int_equal(p11u_mechanism_info(CKM_RSA_PKCS_OAEP, 2048, 2048, &info), CKR_OK);
-	assert_int_equal(info.flags, CKF_HW | CKF_DECRYPT);
+	assert_int_equal(info.flags, CKF_HW | CKF_DECRYPT | CKF_ENCRYPT);
 	assert_int_equal(p11u_mechanism_info(CKM_SHA384_RSA_PKCS, 2048, 2048, &info), CKR_OK);
-	assert_int_equal(info.flags, CKF_HW | CKF_SIGN);
+	assert_int_equal(info.flags, CKF_HW | CKF_SIGN | CKF_VERIFY);
 	assert_int_equal(p11u_mechanism_info(CKM_SHA256_RSA_PKCS_PSS, 2048, 2048, &info), CKR_OK);
-	assert_int_equal(info.flags, CKF_HW | CKF_SIGN);
+	assert_int_equal(info.flags, CKF_HW | CKF_SIGN | CKF_VERIFY);
 	assert_int_equal(info.ulMinKeySize, 2048);
 	assert_int_equal(p11u_mechanism_info(CKM_SHA512, 1024, 2048, &info), CKR_OK);
 	assert_int_equal(info.flags, CKF_DIGEST);
@@ -757,6 +759,225 @@ static void test_decrypt_single_part_only(void **ctx)
 	assert_int_equal(op.kind, P11U_OP_NONE);
 }
 
+/* ---- verification and encryption with the public keys (software) ---- */
+
+static CK_RV verify(void **ctx, CK_MECHANISM *mech, const uint8_t *data, size_t len,
+                    const uint8_t *sig, CK_ULONG sig_len)
+{
+	struct state *st = *ctx;
+	struct p11u_op op = {0};
+	CK_RV rv;
+
+	rv = p11u_op_verify_init(&op, mech, st->sign_pub);
+	if (rv != CKR_OK)
+		return rv;
+	rv = p11u_op_verify(&op, data, len, sig, sig_len);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+	return rv;
+}
+
+/* The card signs; the signature verifies, and no longer with one byte flipped or other data. */
+static void assert_card_signature_verifies(void **ctx, CK_MECHANISM *mech, const uint8_t *data,
+                                           size_t len)
+{
+	uint8_t sig[MODULUS_BYTES];
+	CK_ULONG sig_len;
+
+	assert_int_equal(sign(ctx, mech, data, len, sig, &sig_len), CKR_OK);
+	assert_int_equal(verify(ctx, mech, data, len, sig, sig_len), CKR_OK);
+	sig[MODULUS_BYTES / 2] ^= 0x01;
+	assert_int_equal(verify(ctx, mech, data, len, sig, sig_len), CKR_SIGNATURE_INVALID);
+	sig[MODULUS_BYTES / 2] ^= 0x01;
+	assert_int_equal(verify(ctx, mech, data, len - 1, sig, sig_len), CKR_SIGNATURE_INVALID);
+	/* a signature of another length is refused on its length alone */
+	assert_int_equal(verify(ctx, mech, data, len, sig, sig_len - 1), CKR_SIGNATURE_LEN_RANGE);
+}
+
+static void test_verify_card_signatures(void **ctx)
+{
+	CK_RSA_PKCS_PSS_PARAMS pss_params = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+	CK_RSA_PKCS_PSS_PARAMS prehashed_params = {CKM_SHA384, CKG_MGF1_SHA384, 48};
+	CK_MECHANISM mech = {CKM_RSA_PKCS, NULL, 0};
+	uint8_t hash[48], sig[MODULUS_BYTES];
+	CK_ULONG sig_len;
+
+	for (size_t i = 0; i < N_HASHES; i++) {
+		mech.mechanism = hashes[i].pkcs1;
+		assert_card_signature_verifies(ctx, &mech, message, sizeof(message));
+	}
+	mech.mechanism = CKM_RSA_PKCS;
+	assert_card_signature_verifies(ctx, &mech, message, 35);
+	mech.mechanism = CKM_RSA_X_509;
+	assert_card_signature_verifies(ctx, &mech, message, sizeof(message));
+
+	mech = (CK_MECHANISM){CKM_SHA256_RSA_PKCS_PSS, &pss_params, sizeof(pss_params)};
+	assert_card_signature_verifies(ctx, &mech, message, sizeof(message));
+	/* CKM_RSA_PKCS_PSS verifies the caller's hash (one byte less is not a hash) */
+	assert_true(EVP_Digest(message, sizeof(message), hash, NULL, EVP_sha384(), NULL));
+	mech = (CK_MECHANISM){CKM_RSA_PKCS_PSS, &prehashed_params, sizeof(prehashed_params)};
+	assert_int_equal(sign(ctx, &mech, hash, sizeof(hash), sig, &sig_len), CKR_OK);
+	assert_int_equal(verify(ctx, &mech, hash, sizeof(hash), sig, sig_len), CKR_OK);
+	assert_int_equal(verify(ctx, &mech, hash, sizeof(hash) - 1, sig, sig_len),
+	                 CKR_DATA_LEN_RANGE);
+	/* another salt length than the signature's */
+	prehashed_params.sLen = 20;
+	assert_int_equal(verify(ctx, &mech, hash, sizeof(hash), sig, sig_len),
+	                 CKR_SIGNATURE_INVALID);
+}
+
+/* C_VerifyUpdate / C_VerifyFinal: the same answer as single-part. */
+static void test_verify_multi_part(void **ctx)
+{
+	struct state *st = *ctx;
+	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	struct p11u_op op = {0};
+	uint8_t sig[MODULUS_BYTES];
+	CK_ULONG sig_len;
+
+	assert_int_equal(sign(ctx, &mech, message, sizeof(message), sig, &sig_len), CKR_OK);
+	assert_int_equal(p11u_op_verify_init(&op, &mech, st->sign_pub), CKR_OK);
+	assert_int_equal(p11u_op_update(&op, message, 10), CKR_OK);
+	assert_int_equal(p11u_op_update(&op, message + 10, sizeof(message) - 10), CKR_OK);
+	assert_int_equal(op.kind, P11U_OP_VERIFY);
+	assert_int_equal(p11u_op_verify_final(&op, sig, sig_len), CKR_OK);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+
+	sig[0] ^= 0x80;
+	assert_int_equal(p11u_op_verify_init(&op, &mech, st->sign_pub), CKR_OK);
+	assert_int_equal(p11u_op_update(&op, message, sizeof(message)), CKR_OK);
+	assert_int_equal(p11u_op_verify_final(&op, sig, sig_len), CKR_SIGNATURE_INVALID);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+	assert_int_equal(p11u_op_verify_final(&op, sig, sig_len), CKR_OPERATION_NOT_INITIALIZED);
+}
+
+static void test_public_key_checks(void **ctx)
+{
+	struct state *st = *ctx;
+	CK_MECHANISM rsa = {CKM_RSA_PKCS, NULL, 0};
+	CK_MECHANISM sha256_rsa = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	CK_MECHANISM oaep = {CKM_RSA_PKCS_OAEP, NULL, 0};
+	struct p11u_op op = {0};
+
+	/* CKA_VERIFY / CKA_ENCRYPT follow the certificate's key usage */
+	assert_int_equal(p11u_op_verify_init(&op, &rsa, st->keyx_pub),
+	                 CKR_KEY_FUNCTION_NOT_PERMITTED);
+	assert_int_equal(p11u_op_encrypt_init(&op, &rsa, st->sign_pub),
+	                 CKR_KEY_FUNCTION_NOT_PERMITTED);
+	assert_int_equal(p11u_op_verify_init(&op, &rsa, st->sign_key), CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(p11u_op_encrypt_init(&op, &rsa, st->keyx_key), CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(p11u_op_verify_init(&op, &rsa, st->sign_cert), CKR_KEY_HANDLE_INVALID);
+	assert_int_equal(p11u_op_verify_init(&op, &oaep, st->sign_pub), CKR_MECHANISM_INVALID);
+	assert_int_equal(p11u_op_encrypt_init(&op, &sha256_rsa, st->keyx_pub),
+	                 CKR_MECHANISM_INVALID);
+	/* OAEP needs its parameters */
+	assert_int_equal(p11u_op_encrypt_init(&op, &oaep, st->keyx_pub),
+	                 CKR_MECHANISM_PARAM_INVALID);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+
+	assert_int_equal(p11u_op_verify_init(&op, &rsa, st->sign_pub), CKR_OK);
+	assert_int_equal(p11u_op_verify_init(&op, &rsa, st->sign_pub), CKR_OPERATION_ACTIVE);
+	assert_int_equal(op.kind, P11U_OP_VERIFY);
+	p11u_op_release(&op);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+}
+
+/* Encrypts with the module (the public key object), returns what the card decrypts. */
+static CK_RV encrypt_then_card_decrypt(void **ctx, CK_MECHANISM *mech, const uint8_t *in,
+                                       size_t in_len, uint8_t *plain, CK_ULONG *plain_len)
+{
+	struct state *st = *ctx;
+	struct p11u_op op = {0};
+	uint8_t cryptogram[MODULUS_BYTES];
+	CK_ULONG cryptogram_len = sizeof(cryptogram);
+	CK_RV rv;
+
+	assert_int_equal(p11u_op_encrypt_init(&op, mech, st->keyx_pub), CKR_OK);
+	rv = p11u_op_encrypt(&op, in, in_len, cryptogram, &cryptogram_len);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+	if (rv != CKR_OK)
+		return rv;
+	assert_int_equal(cryptogram_len, MODULUS_BYTES);
+	*plain_len = MODULUS_BYTES;
+	return decrypt(ctx, mech, cryptogram, cryptogram_len, plain, plain_len);
+}
+
+static void test_encrypt_round_trip(void **ctx)
+{
+	CK_RSA_PKCS_OAEP_PARAMS params = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, "label",
+	                                  5};
+	CK_MECHANISM oaep = {CKM_RSA_PKCS_OAEP, &params, sizeof(params)};
+	CK_MECHANISM pkcs1 = {CKM_RSA_PKCS, NULL, 0};
+	CK_MECHANISM x509 = {CKM_RSA_X_509, NULL, 0};
+	uint8_t data[MODULUS_BYTES] = {0}, plain[MODULUS_BYTES];
+	CK_ULONG plain_len;
+
+	assert_int_equal(encrypt_then_card_decrypt(ctx, &pkcs1, secret, sizeof(secret), plain,
+	                                           &plain_len),
+	                 CKR_OK);
+	assert_int_equal(plain_len, sizeof(secret));
+	assert_memory_equal(plain, secret, sizeof(secret));
+
+	assert_int_equal(encrypt_then_card_decrypt(ctx, &oaep, secret, sizeof(secret), plain,
+	                                           &plain_len),
+	                 CKR_OK);
+	assert_int_equal(plain_len, sizeof(secret));
+	assert_memory_equal(plain, secret, sizeof(secret));
+	params = (CK_RSA_PKCS_OAEP_PARAMS){CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+	assert_int_equal(encrypt_then_card_decrypt(ctx, &oaep, secret, sizeof(secret), plain,
+	                                           &plain_len),
+	                 CKR_OK);
+	assert_int_equal(plain_len, sizeof(secret));
+	assert_memory_equal(plain, secret, sizeof(secret));
+
+	/* raw RSA: the input zero-padded on the left to the modulus size */
+	memcpy(data + MODULUS_BYTES - sizeof(secret), secret, sizeof(secret));
+	assert_int_equal(encrypt_then_card_decrypt(ctx, &x509, secret, sizeof(secret), plain,
+	                                           &plain_len),
+	                 CKR_OK);
+	assert_int_equal(plain_len, MODULUS_BYTES);
+	assert_memory_equal(plain, data, MODULUS_BYTES);
+
+	/* input longer than the mechanism takes; a raw block not below the modulus */
+	assert_int_equal(encrypt_then_card_decrypt(ctx, &pkcs1, data, MODULUS_BYTES - 10, plain,
+	                                           &plain_len),
+	                 CKR_DATA_LEN_RANGE);
+	assert_int_equal(encrypt_then_card_decrypt(ctx, &oaep, data, MODULUS_BYTES - 2 * 20 - 1,
+	                                           plain, &plain_len),
+	                 CKR_DATA_LEN_RANGE);
+	memset(data, 0xFF, sizeof(data));
+	assert_int_equal(encrypt_then_card_decrypt(ctx, &x509, data, MODULUS_BYTES, plain,
+	                                           &plain_len),
+	                 CKR_DATA_INVALID);
+}
+
+/* Size query and a buffer too small keep the operation; encryption is single-part. */
+static void test_encrypt_size_query(void **ctx)
+{
+	struct state *st = *ctx;
+	CK_MECHANISM mech = {CKM_RSA_PKCS, NULL, 0};
+	struct p11u_op op = {0};
+	uint8_t cryptogram[MODULUS_BYTES];
+	CK_ULONG len = 0;
+
+	assert_int_equal(p11u_op_encrypt_init(&op, &mech, st->keyx_pub), CKR_OK);
+	assert_int_equal(p11u_op_encrypt(&op, secret, sizeof(secret), NULL, &len), CKR_OK);
+	assert_int_equal(len, MODULUS_BYTES);
+	len = MODULUS_BYTES - 1;
+	assert_int_equal(p11u_op_encrypt(&op, secret, sizeof(secret), cryptogram, &len),
+	                 CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(len, MODULUS_BYTES);
+	assert_int_equal(op.kind, P11U_OP_ENCRYPT);
+	assert_int_equal(p11u_op_encrypt(&op, secret, sizeof(secret), cryptogram, &len), CKR_OK);
+	assert_int_equal(len, MODULUS_BYTES);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+
+	assert_int_equal(p11u_op_encrypt_init(&op, &mech, st->keyx_pub), CKR_OK);
+	assert_int_equal(p11u_op_update(&op, secret, sizeof(secret)), CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(op.kind, P11U_OP_NONE);
+	assert_int_equal(p11u_op_encrypt(&op, secret, sizeof(secret), cryptogram, &len),
+	                 CKR_OPERATION_NOT_INITIALIZED);
+}
+
 /* ---- digests ---- */
 
 static void test_digests(void **ctx)
@@ -849,6 +1070,11 @@ int main(void)
 	    cmocka_unit_test(test_decrypt_x509),
 	    cmocka_unit_test(test_decrypt_size_query),
 	    cmocka_unit_test(test_decrypt_single_part_only),
+	    cmocka_unit_test(test_verify_card_signatures),
+	    cmocka_unit_test(test_verify_multi_part),
+	    cmocka_unit_test(test_public_key_checks),
+	    cmocka_unit_test(test_encrypt_round_trip),
+	    cmocka_unit_test(test_encrypt_size_query),
 	    cmocka_unit_test(test_digests),
 	    cmocka_unit_test(test_not_logged_in),
 	};

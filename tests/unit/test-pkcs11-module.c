@@ -226,7 +226,7 @@ static void test_no_readers(void **state)
 	assert_int_equal(C_Login(1, CKU_USER, (CK_UTF8CHAR *)"123456", 6),
 	                 CKR_SESSION_HANDLE_INVALID);
 	assert_int_equal(C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL), CKR_NO_EVENT);
-	assert_int_equal(C_EncryptInit(1, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(C_EncryptInit(1, NULL, 0), CKR_SESSION_HANDLE_INVALID);
 	assert_int_equal(C_GetFunctionStatus(1), CKR_FUNCTION_NOT_PARALLEL);
 	assert_int_equal(C_Finalize(NULL), CKR_OK);
 }
@@ -251,17 +251,18 @@ static void test_arguments(void **state)
 	assert_int_equal(C_GetMechanismInfo(0, CKM_RSA_PKCS, NULL), CKR_ARGUMENTS_BAD);
 	assert_int_equal(C_GetMechanismInfo(0, CKM_RSA_PKCS, &minfo), CKR_SLOT_ID_INVALID);
 	assert_int_equal(C_CloseAllSessions(0), CKR_SLOT_ID_INVALID);
-	/* The card is personalized by its issuer; state saving, key management, public-key
-	 * operations and parallel functions are not offered. */
+	/* The card is personalized by its issuer; state saving, key management, signature
+	 * recovery and parallel functions are not offered. */
 	assert_int_equal(C_InitToken(0, (CK_UTF8CHAR *)"123456", 6, NULL),
 	                 CKR_FUNCTION_NOT_SUPPORTED);
 	assert_int_equal(C_GetOperationState(1, NULL, &count), CKR_FUNCTION_NOT_SUPPORTED);
 	assert_int_equal(C_GenerateKeyPair(1, NULL, NULL, 0, NULL, 0, NULL, NULL),
 	                 CKR_FUNCTION_NOT_SUPPORTED);
-	assert_int_equal(C_VerifyInit(1, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED);
+	assert_int_equal(C_VerifyRecoverInit(1, NULL, 0), CKR_FUNCTION_NOT_SUPPORTED);
 	assert_int_equal(C_CancelFunction(1), CKR_FUNCTION_NOT_PARALLEL);
 	/* Session functions check the handle first. */
 	assert_int_equal(C_SeedRandom(1, NULL, 0), CKR_SESSION_HANDLE_INVALID);
+	assert_int_equal(C_VerifyInit(1, NULL, 0), CKR_SESSION_HANDLE_INVALID);
 	assert_int_equal(C_CloseSession(1), CKR_SESSION_HANDLE_INVALID);
 	assert_int_equal(C_FindObjectsInit(1, NULL, 0), CKR_SESSION_HANDLE_INVALID);
 	assert_int_equal(C_Finalize(NULL), CKR_OK);
