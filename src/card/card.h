@@ -26,16 +26,18 @@ enum p11u_card_rv {
 	P11U_CARD_OK = 0,
 	P11U_CARD_E_SECRET_INCORRECT, /* wrong PIN / user code; *tries_left says how many remain */
 	P11U_CARD_E_SECRET_BLOCKED,   /* counter at 0 (6983): nothing was checked */
-	P11U_CARD_E_SECRET_FORMAT,    /* length or characters outside the rules (local check, or 6700/6A80) */
+	P11U_CARD_E_SECRET_FORMAT,    /* length or characters outside the rules (local check, or
+	                                 6700/6A80) */
 	P11U_CARD_E_NOT_VERIFIED,     /* key operation without a verified PIN (6982) */
-	P11U_CARD_E_NOT_SUPPORTED,    /* this card kind does not get this operation (no I/O was done) */
-	P11U_CARD_E_UNRECOGNIZED,     /* not a card of this profile */
-	P11U_CARD_E_REMOVED,          /* card removed or swapped */
-	P11U_CARD_E_RESET,            /* card reset by someone else: verified state lost */
-	P11U_CARD_E_DATA_LEN,         /* input length wrong for the key (e.g. larger than the modulus) */
-	P11U_CARD_E_BAD_RESPONSE,     /* malformed or unexpected answer from the card */
-	P11U_CARD_E_COMM,             /* transport error */
-	P11U_CARD_E_ARGS,             /* caller error (NULL, buffer too small: see *out_len) */
+	P11U_CARD_E_NOT_SUPPORTED, /* this card kind does not get this operation (no I/O was done)
+	                            */
+	P11U_CARD_E_UNRECOGNIZED,  /* not a card of this profile */
+	P11U_CARD_E_REMOVED,       /* card removed or swapped */
+	P11U_CARD_E_RESET,         /* card reset by someone else: verified state lost */
+	P11U_CARD_E_DATA_LEN, /* input length wrong for the key (e.g. larger than the modulus) */
+	P11U_CARD_E_BAD_RESPONSE, /* malformed or unexpected answer from the card */
+	P11U_CARD_E_COMM,         /* transport error */
+	P11U_CARD_E_ARGS,         /* caller error (NULL, buffer too small: see *out_len) */
 	P11U_CARD_E_NO_MEMORY,
 };
 
@@ -50,11 +52,11 @@ enum p11u_secret {
 	P11U_SECRET_USER_CODE = 2, /* reference 0x02: 6-10 printable ASCII, case-sensitive */
 };
 
-#define P11U_PIN_MIN 6
-#define P11U_PIN_MAX 8
+#define P11U_PIN_MIN       6
+#define P11U_PIN_MAX       8
 #define P11U_USER_CODE_MIN 6
 #define P11U_USER_CODE_MAX 10
-#define P11U_TRIES_MAX 3
+#define P11U_TRIES_MAX     3
 
 /* Certificate store slots of EF 08F2, in file order. */
 enum p11u_cert_slot {
@@ -125,21 +127,24 @@ enum p11u_card_rv p11u_card_verify(struct p11u_card *card, enum p11u_secret whic
                                    const uint8_t *secret, size_t len, int *tries_left);
 
 /* CHANGE REFERENCE DATA for the PIN (old PIN checked on the card, counts a try when wrong). */
-enum p11u_card_rv p11u_card_change_pin(struct p11u_card *card, const uint8_t *old_pin, size_t old_len,
-                                       const uint8_t *new_pin, size_t new_len, int *tries_left);
+enum p11u_card_rv p11u_card_change_pin(struct p11u_card *card, const uint8_t *old_pin,
+                                       size_t old_len, const uint8_t *new_pin, size_t new_len,
+                                       int *tries_left);
 
 /* RESET RETRY COUNTER: user code + new PIN; on success PIN counter and user-code counter are 3.
  * *tries_left reports the user code's counter on P11U_CARD_E_SECRET_INCORRECT. */
-enum p11u_card_rv p11u_card_reset_pin(struct p11u_card *card, const uint8_t *user_code, size_t uc_len,
-                                      const uint8_t *new_pin, size_t new_len, int *tries_left);
+enum p11u_card_rv p11u_card_reset_pin(struct p11u_card *card, const uint8_t *user_code,
+                                      size_t uc_len, const uint8_t *new_pin, size_t new_len,
+                                      int *tries_left);
 
 /* Private-key operations (MSE SET + PSO).  Need the PIN verified in this card session.
  * in: a DigestInfo (P11U_RSA_PKCS1 sign), or a block of exactly the modulus size (raw),
  *     or the cryptogram (decipher, exactly the modulus size).
  * out/out_len: *out_len is the buffer size on input, the result length on output;
  * P11U_CARD_E_ARGS with *out_len set to the needed size when the buffer is too small. */
-enum p11u_card_rv p11u_card_sign(struct p11u_card *card, enum p11u_keyref key, enum p11u_rsa_alg alg,
-                                 const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+enum p11u_card_rv p11u_card_sign(struct p11u_card *card, enum p11u_keyref key,
+                                 enum p11u_rsa_alg alg, const uint8_t *in, size_t in_len,
+                                 uint8_t *out, size_t *out_len);
 enum p11u_card_rv p11u_card_decipher(struct p11u_card *card, enum p11u_keyref key,
                                      enum p11u_rsa_alg alg, const uint8_t *in, size_t in_len,
                                      uint8_t *out, size_t *out_len);
@@ -151,7 +156,8 @@ const char *p11u_card_rv_str(enum p11u_card_rv rv);
 
 /* APDU trace formatting (used for P11UNLOCK_DEBUG=apdu; public so a unit test can prove the
  * masking).  Commands carrying secrets (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER)
- * and responses carrying plaintext (PSO DECIPHER and the GET RESPONSE after it) show lengths only. */
+ * and responses carrying plaintext (PSO DECIPHER and the GET RESPONSE after it) show lengths only.
+ */
 void p11u_apdu_format_command(const uint8_t *apdu, size_t len, char *out, size_t out_size);
 void p11u_apdu_format_response(const uint8_t *resp, size_t len, bool redact, char *out,
                                size_t out_size);

@@ -10,8 +10,8 @@ static const struct {
 	const char *name;
 	unsigned cat;
 } categories[] = {
-	{"call", P11U_LOG_CALL}, {"apdu", P11U_LOG_APDU}, {"card", P11U_LOG_CARD},
-	{"pcsc", P11U_LOG_PCSC}, {"config", P11U_LOG_CONFIG},
+    {"call", P11U_LOG_CALL}, {"apdu", P11U_LOG_APDU},     {"card", P11U_LOG_CARD},
+    {"pcsc", P11U_LOG_PCSC}, {"config", P11U_LOG_CONFIG},
 };
 
 static unsigned enabled_mask;

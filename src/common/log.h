@@ -24,10 +24,10 @@ void p11u_log(unsigned cat, const char *fmt, ...) __attribute__((format(printf, 
 void p11u_log_set_stream(FILE *stream);
 void p11u_log_reinit(void);
 
-#define P11U_DEBUG(cat, ...)                                                   \
-	do {                                                                   \
-		if (p11u_log_enabled(cat))                                     \
-			p11u_log(cat, __VA_ARGS__);                            \
+#define P11U_DEBUG(cat, ...)                                                                       \
+	do {                                                                                       \
+		if (p11u_log_enabled(cat))                                                         \
+			p11u_log(cat, __VA_ARGS__);                                                \
 	} while (0)
 
 #endif

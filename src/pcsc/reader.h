@@ -17,9 +17,9 @@ struct p11u_pcsc;   /* a PC/SC context for listing, presence and waiting */
 struct p11u_reader; /* one open connection to the card in one reader */
 
 struct p11u_reader_state {
-	bool present;          /* a card is in the reader */
-	bool mute;             /* present but unresponsive (no ATR) */
-	unsigned event_count;  /* pcscd's per-reader event counter (changes on insert/remove) */
+	bool present;         /* a card is in the reader */
+	bool mute;            /* present but unresponsive (no ATR) */
+	unsigned event_count; /* pcscd's per-reader event counter (changes on insert/remove) */
 	uint8_t atr[P11U_ATR_MAX];
 	size_t atr_len;
 };

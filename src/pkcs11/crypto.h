@@ -32,18 +32,18 @@ enum p11u_op_kind {
 struct p11u_op {
 	enum p11u_op_kind kind;
 	CK_MECHANISM_TYPE mechanism;
-	enum p11u_keyref keyref;     /* key operations */
-	CK_ULONG modulus_bytes;      /* key operations */
-	CK_ULONG modulus_bits;       /* key operations (PSS encodes to modulus_bits - 1 bits) */
-	EVP_PKEY *pkey;              /* verify / encrypt: the public key */
-	const EVP_MD *pss_md;        /* PSS: the message hash (from the mechanism or its parameters) */
-	const EVP_MD *pss_mgf1_md;   /* PSS / OAEP parameters */
+	enum p11u_keyref keyref; /* key operations */
+	CK_ULONG modulus_bytes;  /* key operations */
+	CK_ULONG modulus_bits;   /* key operations (PSS encodes to modulus_bits - 1 bits) */
+	EVP_PKEY *pkey;          /* verify / encrypt: the public key */
+	const EVP_MD *pss_md;    /* PSS: the message hash (from the mechanism or its parameters) */
+	const EVP_MD *pss_mgf1_md; /* PSS / OAEP parameters */
 	CK_ULONG pss_salt_len;
 	const EVP_MD *oaep_md;
-	EVP_MD_CTX *md_ctx;          /* hash-and-sign mechanisms and C_Digest* */
-	uint8_t *buffer;             /* data buffered for single-part mechanisms */
+	EVP_MD_CTX *md_ctx; /* hash-and-sign mechanisms and C_Digest* */
+	uint8_t *buffer;    /* data buffered for single-part mechanisms */
 	size_t buffer_len;
-	bool multi_part;             /* C_*Update was called */
+	bool multi_part; /* C_*Update was called */
 	uint8_t *oaep_label;
 	size_t oaep_label_len;
 };
@@ -55,7 +55,8 @@ CK_RV p11u_mechanism_info(CK_MECHANISM_TYPE type, CK_ULONG min_key_bits, CK_ULON
 
 /* *Init: checks the mechanism and its parameters against the key (CKR_MECHANISM_INVALID,
  * CKR_MECHANISM_PARAM_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_KEY_FUNCTION_NOT_PERMITTED). */
-CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech, const struct p11u_object *key);
+CK_RV p11u_op_sign_init(struct p11u_op *op, const CK_MECHANISM *mech,
+                        const struct p11u_object *key);
 CK_RV p11u_op_decrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
                            const struct p11u_object *key);
 CK_RV p11u_op_verify_init(struct p11u_op *op, const CK_MECHANISM *mech,

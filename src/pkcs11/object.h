@@ -13,13 +13,13 @@
 #include "card/card.h"
 
 struct p11u_object {
-	CK_OBJECT_HANDLE handle;   /* stable for one card insertion, never 0 */
+	CK_OBJECT_HANDLE handle; /* stable for one card insertion, never 0 */
 	CK_OBJECT_CLASS class;
-	bool is_private;           /* CKA_PRIVATE: visible only to a logged-in user */
-	bool is_status;            /* the "PIN status" CKO_DATA object: CKA_VALUE comes from the caller */
-	enum p11u_keyref keyref;   /* keys: the card key they stand for */
-	CK_ULONG modulus_bits;     /* keys: RSA modulus size */
-	CK_ATTRIBUTE *attrs;       /* owned copies of every attribute value */
+	bool is_private; /* CKA_PRIVATE: visible only to a logged-in user */
+	bool is_status;  /* the "PIN status" CKO_DATA object: CKA_VALUE comes from the caller */
+	enum p11u_keyref keyref; /* keys: the card key they stand for */
+	CK_ULONG modulus_bits;   /* keys: RSA modulus size */
+	CK_ATTRIBUTE *attrs;     /* owned copies of every attribute value */
 	size_t n_attrs;
 };
 

@@ -911,43 +911,43 @@ static void test_encrypt_round_trip(void **ctx)
 	uint8_t data[MODULUS_BYTES] = {0}, plain[MODULUS_BYTES];
 	CK_ULONG plain_len;
 
-	assert_int_equal(encrypt_then_card_decrypt(ctx, &pkcs1, secret, sizeof(secret), plain,
-	                                           &plain_len),
-	                 CKR_OK);
+	assert_int_equal(
+	    encrypt_then_card_decrypt(ctx, &pkcs1, secret, sizeof(secret), plain, &plain_len),
+	    CKR_OK);
 	assert_int_equal(plain_len, sizeof(secret));
 	assert_memory_equal(plain, secret, sizeof(secret));
 
-	assert_int_equal(encrypt_then_card_decrypt(ctx, &oaep, secret, sizeof(secret), plain,
-	                                           &plain_len),
-	                 CKR_OK);
+	assert_int_equal(
+	    encrypt_then_card_decrypt(ctx, &oaep, secret, sizeof(secret), plain, &plain_len),
+	    CKR_OK);
 	assert_int_equal(plain_len, sizeof(secret));
 	assert_memory_equal(plain, secret, sizeof(secret));
 	params = (CK_RSA_PKCS_OAEP_PARAMS){CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
-	assert_int_equal(encrypt_then_card_decrypt(ctx, &oaep, secret, sizeof(secret), plain,
-	                                           &plain_len),
-	                 CKR_OK);
+	assert_int_equal(
+	    encrypt_then_card_decrypt(ctx, &oaep, secret, sizeof(secret), plain, &plain_len),
+	    CKR_OK);
 	assert_int_equal(plain_len, sizeof(secret));
 	assert_memory_equal(plain, secret, sizeof(secret));
 
 	/* raw RSA: the input zero-padded on the left to the modulus size */
 	memcpy(data + MODULUS_BYTES - sizeof(secret), secret, sizeof(secret));
-	assert_int_equal(encrypt_then_card_decrypt(ctx, &x509, secret, sizeof(secret), plain,
-	                                           &plain_len),
-	                 CKR_OK);
+	assert_int_equal(
+	    encrypt_then_card_decrypt(ctx, &x509, secret, sizeof(secret), plain, &plain_len),
+	    CKR_OK);
 	assert_int_equal(plain_len, MODULUS_BYTES);
 	assert_memory_equal(plain, data, MODULUS_BYTES);
 
 	/* input longer than the mechanism takes; a raw block not below the modulus */
-	assert_int_equal(encrypt_then_card_decrypt(ctx, &pkcs1, data, MODULUS_BYTES - 10, plain,
-	                                           &plain_len),
-	                 CKR_DATA_LEN_RANGE);
+	assert_int_equal(
+	    encrypt_then_card_decrypt(ctx, &pkcs1, data, MODULUS_BYTES - 10, plain, &plain_len),
+	    CKR_DATA_LEN_RANGE);
 	assert_int_equal(encrypt_then_card_decrypt(ctx, &oaep, data, MODULUS_BYTES - 2 * 20 - 1,
 	                                           plain, &plain_len),
 	                 CKR_DATA_LEN_RANGE);
 	memset(data, 0xFF, sizeof(data));
-	assert_int_equal(encrypt_then_card_decrypt(ctx, &x509, data, MODULUS_BYTES, plain,
-	                                           &plain_len),
-	                 CKR_DATA_INVALID);
+	assert_int_equal(
+	    encrypt_then_card_decrypt(ctx, &x509, data, MODULUS_BYTES, plain, &plain_len),
+	    CKR_DATA_INVALID);
 }
 
 /* Size query and a buffer too small keep the operation; encryption is single-part. */

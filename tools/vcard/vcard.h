@@ -18,13 +18,13 @@
 
 struct vcard_params {
 	const char *card_number; /* default "XC00000000091349" */
-	const char *holder_dn;   /* default "C=TW,O=組織及團體憑證管理中心憑證測試中心" (UTF-8) */
-	const char *not_before;  /* YYYY-MM-DD, default "2025-09-01" */
-	const char *not_after;   /* YYYY-MM-DD, default "2031-09-01" */
-	const char *pin;         /* default "123456" */
-	const char *user_code;   /* default "Ab12cd34" */
-	int key_bits;            /* default 2048; 1024..3072 */
-	const char *card_type;   /* default "P11U V1" */
+	const char *holder_dn; /* default "C=TW,O=組織及團體憑證管理中心憑證測試中心" (UTF-8) */
+	const char *not_before; /* YYYY-MM-DD, default "2025-09-01" */
+	const char *not_after;  /* YYYY-MM-DD, default "2031-09-01" */
+	const char *pin;        /* default "123456" */
+	const char *user_code;  /* default "Ab12cd34" */
+	int key_bits;           /* default 2048; 1024..3072 */
+	const char *card_type;  /* default "P11U V1" */
 };
 
 struct vcard_status {
@@ -38,7 +38,8 @@ struct vcard;
 
 /* Personalizes a new card into STATE (fails if the certificates would not fit their slots).
  * err/err_size receive a message on failure.  Returns 0 on success. */
-int vcard_create(const char *state_path, const struct vcard_params *params, char *err, size_t err_size);
+int vcard_create(const char *state_path, const struct vcard_params *params, char *err,
+                 size_t err_size);
 
 /* Loads a card from STATE.  Returns NULL (and a message in err) on failure. */
 struct vcard *vcard_load(const char *state_path, char *err, size_t err_size);
@@ -65,7 +66,8 @@ bool vcard_last_was_secret(const struct vcard *card);
 void vcard_get_status(const struct vcard *card, struct vcard_status *status);
 
 /* The CA's out-of-band user-code reset: new user code, user-code counter back to 3. */
-int vcard_reset_user_code(struct vcard *card, const char *new_user_code, char *err, size_t err_size);
+int vcard_reset_user_code(struct vcard *card, const char *new_user_code, char *err,
+                          size_t err_size);
 
 /* Writes root-ca.pem, issuing-ca.pem, encryption.pem, signature.pem (and the chain) into DIR. */
 int vcard_export(const struct vcard *card, const char *dir, char *err, size_t err_size);

@@ -10,11 +10,12 @@
 #include "vcard/vcard.h"
 
 struct vcard_serve_opts {
-	const char *host;          /* default "127.0.0.1" */
-	int port;                  /* default 35963 (vpcd's default) */
-	unsigned latency_us;       /* delay before each response */
-	unsigned long remove_after; /* 0 = never; else drop off the reader right after the N-th APDU */
-	FILE *log;                 /* NULL = no log; one line per APDU, secrets redacted */
+	const char *host;    /* default "127.0.0.1" */
+	int port;            /* default 35963 (vpcd's default) */
+	unsigned latency_us; /* delay before each response */
+	unsigned long
+	    remove_after; /* 0 = never; else drop off the reader right after the N-th APDU */
+	FILE *log;        /* NULL = no log; one line per APDU, secrets redacted */
 };
 
 /* Connects to vpcd (retrying while it is not up yet) and serves APDUs until SIGTERM/SIGINT
