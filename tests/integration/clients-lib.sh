@@ -4,7 +4,6 @@
 #   . "$(dirname "$0")/p11.sh"
 #   . "$(dirname "$0")/clients-lib.sh"
 #
-#   at_exit CMD [ARGS...]        run CMD when the test ends, whatever happens (last in, first out)
 #   start_bg NAME CMD [ARGS...]  CMD in the background, output in $TEST_TMP/NAME.log, stopped at
 #                                exit by its PID; its PID is in BG_PID
 #   jget JSON EXPR               EXPR (Python, the parsed JSON is `d`) printed: strings raw,
@@ -30,20 +29,11 @@ PIN=123456
 USER_CODE=Ab12cd34
 export PIN USER_CODE
 
-_client_exit_cmds=()
 _client_pids=()
 
-at_exit() {
-	local cmd
-	printf -v cmd '%q ' "$@"
-	_client_exit_cmds+=("$cmd")
-}
-
+# Stops what start_bg started (registered first, so it runs after the tests' own at_exit steps).
 _clients_cleanup() {
-	local i pid
-	for ((i = ${#_client_exit_cmds[@]} - 1; i >= 0; i--)); do
-		eval "${_client_exit_cmds[i]}" >/dev/null 2>&1 || true
-	done
+	local pid
 	for pid in "${_client_pids[@]}"; do
 		if proc_running "$pid"; then
 			kill -TERM "$pid" 2>/dev/null
@@ -58,8 +48,7 @@ _clients_cleanup() {
 	return 0
 }
 
-# lib.sh's own trap, with this file's cleanup before the rig stops and $TEST_TMP goes.
-trap '_tap_finish; _rc=$?; _clients_cleanup; _cleanup; exit $_rc' EXIT
+at_exit _clients_cleanup
 
 start_bg() {
 	local name=$1

@@ -24,7 +24,7 @@
 #   script exits 1 when a test failed or the plan was not met, 0 otherwise.
 # Requirements (skip_all when missing): require_root, require_namespaces,
 #   require_cmd CMD DEBIAN-PACKAGE, require_vcard, require_rig (all of them).
-# Cleanup: at_exit COMMAND (run on exit, before the rig stops).
+# Cleanup: at_exit CMD [ARGS...] (run on exit, last in first out, before the rig stops).
 # Rig: rig_up [--readers N], rig SUBCOMMAND [ARGS] (tests/rig.sh on this rig),
 #   reader_name INDEX, $RIG_DIR.
 # Cards: card_create NAME [create ARGS], card_insert INDEX NAME [run ARGS],
@@ -207,17 +207,19 @@ proc_running() {
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/p11u-test.XXXXXX")
 RIG_DIR=
 
-# at_exit COMMAND: run COMMAND (a shell string) on exit, before the rig stops (e.g. to end a
-# daemon the test started).
+# at_exit CMD [ARGS...]: run CMD when the test ends, whatever happens (last in, first out),
+# before the rig stops and $TEST_TMP goes.
 _at_exit=()
 at_exit() {
-	_at_exit+=("$1")
+	local cmd
+	printf -v cmd '%q ' "$@"
+	_at_exit+=("$cmd")
 }
 
 _cleanup() {
-	local cmd
-	for cmd in "${_at_exit[@]}"; do
-		eval "$cmd" >/dev/null 2>&1 || true
+	local i
+	for ((i = ${#_at_exit[@]} - 1; i >= 0; i--)); do
+		eval "${_at_exit[i]}" >/dev/null 2>&1 || true
 	done
 	if [ -n "$RIG_DIR" ]; then
 		"$RIG" stop "$RIG_DIR" >/dev/null 2>&1 || echo "# rig.sh stop $RIG_DIR failed" >&2

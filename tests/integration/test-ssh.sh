@@ -30,7 +30,7 @@ like "$keys" " Encryption key$" "ssh-keygen -D lists the encryption key"
 
 # ssh-agent with the module (its own socket; -P allows the build tree's module path).
 eval "$(ssh-agent -s -a "$TEST_TMP/agent.sock" -P '/*')" >/dev/null
-at_exit 'kill "$SSH_AGENT_PID"'
+at_exit kill "$SSH_AGENT_PID"
 # shellcheck disable=SC2016 # the variable is for the askpass script to expand
 printf '#!/bin/sh\necho "$P11U_SSH_PIN"\n' >askpass
 chmod 700 askpass

@@ -33,7 +33,7 @@ tool_cleanup() {
 	return 0
 }
 
-trap '_tap_finish; _rc=$?; tool_cleanup; _cleanup; exit $_rc' EXIT
+at_exit tool_cleanup
 
 require_tool() {
 	[ -x "$P11U_TOOL" ] || skip_all "p11unlock not built ($P11U_TOOL)"
