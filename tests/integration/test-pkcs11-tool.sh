@@ -20,7 +20,7 @@ card_create alice --pin 123456 --card-number XC00000000091349 \
 	--holder-dn "C=TW,O=組織及團體憑證管理中心憑證測試中心"
 card_insert 0 alice
 export PIN=123456
-cd "$TEST_TMP"
+cd "$TEST_TMP" || bail_out "no $TEST_TMP"
 
 # --- listing ---------------------------------------------------------------------------
 out=$(p11t -L)
