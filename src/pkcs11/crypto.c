@@ -846,12 +846,10 @@ CK_RV p11u_op_digest(struct p11u_op *op, const uint8_t *data, CK_ULONG len, CK_B
 
 	if (op == NULL || op->kind != P11U_OP_DIGEST)
 		return CKR_OPERATION_NOT_INITIALIZED;
-	if (out_len == NULL) {
-		p11u_op_release(op);
-		return CKR_ARGUMENTS_BAD;
-	}
-	if (output_size_answered((CK_ULONG)EVP_MD_CTX_get_size(op->md_ctx), out, out_len, &rv))
-		return rv;
+	/* A missing length, a size query or a short buffer is answered by the final step before any
+	 * input is consumed: the caller comes back with the same data. */
+	if (out == NULL || out_len == NULL || *out_len < (CK_ULONG)EVP_MD_CTX_get_size(op->md_ctx))
+		return p11u_op_digest_final(op, out, out_len);
 	rv = op_feed(op, data, len);
 	if (rv != CKR_OK) {
 		p11u_op_release(op);
