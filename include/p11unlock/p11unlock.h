@@ -9,6 +9,9 @@
  *     rv = get_interface((CK_UTF8CHAR *)P11UNLOCK_INTERFACE_NAME, &version, &iface, 0);
  *     const P11UNLOCK_FUNCTION_LIST *p11u = iface->pFunctionList;
  *
+ * Version 1.1 adds P11U_Login; the module offers the interface as 1.1 and, for callers that ask
+ * for exactly that version, as 1.0.
+ *
  * P11UNLOCK_INTERFACE has the layout of PKCS#11 3.0's CK_INTERFACE, so this header also works
  * with a 2.40 pkcs11.h (Debian 12's p11-kit).  Call the module's C_Initialize() first, as for
  * any PKCS#11 function.  Both slots of a reader (the card slot and the user-code slot) name
@@ -30,7 +33,10 @@ extern "C" {
 
 #define P11UNLOCK_INTERFACE_NAME "Vendor P11UNLOCK"
 #define P11UNLOCK_VERSION_MAJOR  1
-#define P11UNLOCK_VERSION_MINOR  0
+#define P11UNLOCK_VERSION_MINOR  1
+
+/* P11U_Login: the card's counter is not the count the caller gave (nothing was sent). */
+#define P11UNLOCK_CKR_TRIES_CHANGED (CKR_VENDOR_DEFINED | 0x7075UL)
 
 /* P11UNLOCK_CARD_INFO.kind */
 #define P11UNLOCK_CARD_TEST  1UL /* p11unlock test card ("P11U V1"): full token */
@@ -59,6 +65,20 @@ typedef CK_RV (*P11UNLOCK_GetTriesLeft)(CK_SLOT_ID slot, CK_ULONG_PTR pin_tries,
  * without a recognized card. */
 typedef CK_RV (*P11UNLOCK_GetCardInfo)(CK_SLOT_ID slot, P11UNLOCK_CARD_INFO *info);
 
+/* C_Login that spends a try only where the holder saw the count (added in 1.1).  For CKU_USER
+ * (the PIN) or CKU_SO (the user code): inside one PC/SC transaction, the module reads that
+ * secret's tries left from the card and sends the VERIFY only when they equal tries_seen (1 to
+ * 3: the count the application showed the holder, and for 1, the holder's confirmation of the
+ * last try).  Otherwise nothing is sent: P11UNLOCK_CKR_TRIES_CHANGED (or CKR_PIN_LOCKED at 0).
+ * *tries_now (may be NULL) receives the card's count: the count found on
+ * P11UNLOCK_CKR_TRIES_CHANGED and CKR_PIN_LOCKED, what is left after CKR_PIN_INCORRECT, 3 after
+ * CKR_OK.  The session binds the secret to the card it was opened on: a card taken out or
+ * swapped gives CKR_DEVICE_REMOVED and receives nothing.  Other results as C_Login;
+ * CKR_FUNCTION_NOT_SUPPORTED on the user-code token (its login spends no try). */
+typedef CK_RV (*P11UNLOCK_Login)(CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
+                                 CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_ULONG tries_seen,
+                                 CK_ULONG_PTR tries_now);
+
 /* PKCS#11 3.0's CK_INTERFACE and C_GetInterface, under names of their own. */
 typedef struct P11UNLOCK_INTERFACE {
 	CK_CHAR *pInterfaceName;
@@ -72,6 +92,7 @@ typedef struct P11UNLOCK_FUNCTION_LIST {
 	CK_VERSION version; /* P11UNLOCK_VERSION_MAJOR.P11UNLOCK_VERSION_MINOR */
 	P11UNLOCK_GetTriesLeft P11U_GetTriesLeft;
 	P11UNLOCK_GetCardInfo P11U_GetCardInfo;
+	P11UNLOCK_Login P11U_Login; /* 1.1 */
 } P11UNLOCK_FUNCTION_LIST;
 
 #ifdef __cplusplus

@@ -31,6 +31,8 @@ enum p11u_card_rv p11u_card_rv_from_io(enum p11u_io_rv io)
 		return P11U_CARD_E_RESET;
 	case P11U_IO_BUFFER:
 		return P11U_CARD_E_BAD_RESPONSE;
+	case P11U_IO_TIMEOUT:
+		return P11U_CARD_E_TIMEOUT;
 	case P11U_IO_ERROR:
 		break;
 	}

@@ -28,6 +28,7 @@ static const char *const rv_names[] = {
     [P11U_CARD_E_DATA_LEN] = "input length wrong for the key",
     [P11U_CARD_E_BAD_RESPONSE] = "malformed or unexpected answer from the card",
     [P11U_CARD_E_COMM] = "transport error",
+    [P11U_CARD_E_TIMEOUT] = "no answer within the deadline",
     [P11U_CARD_E_ARGS] = "bad arguments",
     [P11U_CARD_E_NO_MEMORY] = "out of memory",
 };

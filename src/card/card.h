@@ -37,6 +37,7 @@ enum p11u_card_rv {
 	P11U_CARD_E_DATA_LEN, /* input length wrong for the key (e.g. larger than the modulus) */
 	P11U_CARD_E_BAD_RESPONSE, /* malformed or unexpected answer from the card */
 	P11U_CARD_E_COMM,         /* transport error */
+	P11U_CARD_E_TIMEOUT,      /* the reader did not answer within its deadline (stalled) */
 	P11U_CARD_E_ARGS,         /* caller error (NULL, buffer too small: see *out_len) */
 	P11U_CARD_E_NO_MEMORY,
 };

@@ -1,11 +1,14 @@
 /* The read path, common to every card kind: SELECT by file ID, READ BINARY in
  * chunks, the card type (EF 0905), the card number (EF 0903) and the
  * certificate store (EF 08F2, four slots of 0x700 bytes).  Everything read here
- * is checked before use: lengths, characters, certificate headers. */
+ * is checked before use: lengths, characters, certificates. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include "card/card-int.h"
 #include "common/log.h"
@@ -174,13 +177,35 @@ static enum p11u_card_rv read_card_number(struct p11u_card *card)
 	return P11U_CARD_OK;
 }
 
+/* Whether der[0..len) is one DER certificate, with nothing after it. */
+static bool one_certificate(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x509;
+	bool ok;
+
+	/* A bad slot is logged and skipped: leave OpenSSL's error queue, which may be the
+	 * application's, as it was. */
+	ERR_set_mark();
+	x509 = d2i_X509(NULL, &p, (long)len);
+	ERR_pop_to_mark();
+	ok = x509 != NULL && p == der + len;
+	X509_free(x509);
+	return ok;
+}
+
 /* One slot of the certificate store: empty (first byte 00 or FF) or one DER certificate
- * whose `30 82 hi lo` header gives a length that must fit the slot. */
+ * whose `30 82 hi lo` header gives a length that must fit the slot, and that parses as one
+ * certificate of exactly that length.  A slot holding anything else is bad content, not a bad
+ * card: it is logged and read as empty, so that one bad slot (even a CA's) does not cost the
+ * holder the other certificates.  What the card answers (transport errors, removal, status
+ * words, a store that ends inside a slot) still fails the read. */
 static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_slot slot)
 {
 	struct p11u_card_cert *cert = &card->info.certs[slot];
 	const size_t offset = (size_t)slot * P11U_CERT_SLOT_SIZE;
 	uint8_t first[P11U_APDU_LE_MAX];
+	uint8_t *der;
 	size_t got, len;
 	enum p11u_card_rv rv;
 
@@ -196,30 +221,45 @@ static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_s
 		P11U_DEBUG(P11U_LOG_CARD, "%s slot: empty", slot_names[slot]);
 		return P11U_CARD_OK;
 	}
-	if (got < 4 || first[0] != 0x30 || first[1] != 0x82) {
-		P11U_DEBUG(P11U_LOG_CARD, "%s slot: no DER certificate header", slot_names[slot]);
+	if (got < 4) {
+		P11U_DEBUG(P11U_LOG_CARD, "certificate store ends %zu bytes into the %s slot", got,
+		           slot_names[slot]);
 		return P11U_CARD_E_BAD_RESPONSE;
+	}
+	if (first[0] != 0x30 || first[1] != 0x82) {
+		P11U_DEBUG(P11U_LOG_CARD,
+		           "%s slot: no DER certificate header (%02X %02X), read as empty",
+		           slot_names[slot], first[0], first[1]);
+		return P11U_CARD_OK;
 	}
 	len = 4 + ((size_t)first[2] << 8 | first[3]);
 	if (len > P11U_CERT_SLOT_SIZE) {
-		P11U_DEBUG(P11U_LOG_CARD, "%s slot: certificate length %zu does not fit the slot",
+		P11U_DEBUG(P11U_LOG_CARD,
+		           "%s slot: certificate length %zu does not fit the slot, read as empty",
 		           slot_names[slot], len);
-		return P11U_CARD_E_BAD_RESPONSE;
+		return P11U_CARD_OK;
 	}
-	cert->der = malloc(len);
-	if (cert->der == NULL)
+	der = malloc(len);
+	if (der == NULL)
 		return P11U_CARD_E_NO_MEMORY;
 	if (got >= len) {
-		memcpy(cert->der, first, len);
+		memcpy(der, first, len);
 	} else {
-		memcpy(cert->der, first, got);
-		rv = read_binary_exact(card, offset + got, cert->der + got, len - got);
+		memcpy(der, first, got);
+		rv = read_binary_exact(card, offset + got, der + got, len - got);
 		if (rv != P11U_CARD_OK) {
-			free(cert->der);
-			cert->der = NULL;
+			free(der);
 			return rv;
 		}
 	}
+	if (!one_certificate(der, len)) {
+		P11U_DEBUG(P11U_LOG_CARD,
+		           "%s slot: %zu bytes that are not a DER certificate, read as empty",
+		           slot_names[slot], len);
+		free(der);
+		return P11U_CARD_OK;
+	}
+	cert->der = der;
 	cert->len = len;
 	P11U_DEBUG(P11U_LOG_CARD, "%s slot: certificate, %zu bytes", slot_names[slot], len);
 	return P11U_CARD_OK;

@@ -16,6 +16,8 @@ enum p11u_io_rv {
 	                    The transport has already reconnected; retrying is allowed. */
 	P11U_IO_BUFFER,  /* response larger than the caller's buffer */
 	P11U_IO_ERROR,   /* anything else (reader gone, service gone, protocol) */
+	P11U_IO_TIMEOUT, /* the reader did not answer within the deadline: the command may
+	                    still be under way, and the reader takes no other until it ends */
 };
 
 struct p11u_transport {

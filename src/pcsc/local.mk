@@ -3,8 +3,8 @@
 # carrying the same objects would clash in a shared module).
 noinst_LTLIBRARIES += src/pcsc/libp11u-pcsc.la
 src_pcsc_libp11u_pcsc_la_SOURCES = src/pcsc/reader.c src/pcsc/reader.h
-src_pcsc_libp11u_pcsc_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) -fvisibility=hidden
-src_pcsc_libp11u_pcsc_la_LIBADD = $(PCSC_LIBS) -lpthread
+src_pcsc_libp11u_pcsc_la_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS) $(CRYPTO_CFLAGS) -fvisibility=hidden
+src_pcsc_libp11u_pcsc_la_LIBADD = $(PCSC_LIBS) $(CRYPTO_LIBS) -lpthread
 
 # The transport against a real pcscd in the test rig (tests/rig.sh; needs root, else skipped).
 if HAVE_CMOCKA

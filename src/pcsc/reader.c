@@ -1,17 +1,13 @@
-/* Reader transport over PCSC-lite (see reader.h).
- *
- * Two PC/SC contexts per p11u_pcsc: pcsc-lite holds a context's lock for the
- * whole of a blocking SCardGetStatusChange(), so waits get a context of their
- * own and listing, presence and card I/O never queue behind a wait.
+/* Reader transport over PCSC-lite (see reader.h for the thread and deadline model).
  *
  * A wait compares each reader with the state the previous wait returned on
  * (or, for a reader never waited on, the state first seen by a presence
  * query): a change that happens between two waits wakes the next one at once
- * instead of being lost.  p11u_pcsc_close() must not run while a thread waits
- * (cancel and join it first).
+ * instead of being lost.
  *
- * One p11u_reader is used by one thread at a time (the caller serializes; the
- * PKCS#11 front holds its slot lock around card work). */
+ * One p11u_reader has one owner at a time (the PKCS#11 front holds its slot's
+ * lock around card work); its PC/SC context and handle are touched by its I/O
+ * thread only. */
 #include "config.h"
 
 #include "pcsc/reader.h"
@@ -21,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
@@ -41,8 +39,9 @@
 #define CANCEL_RETRY_NS (20 * 1000 * 1000L)
 
 /* How long a failed command waits for pcscd to notice that the card left (pcscd polls a
- * reader's presence every 400 ms); see error_or_removed(). */
-#define REMOVAL_SETTLE_MS 1000
+ * reader's presence every 400 ms, later on a loaded machine); see error_or_removed().  Never
+ * more than half the connection's deadline. */
+#define REMOVAL_SETTLE_MS 5000
 
 /* pcscd's per-reader event counter, in the upper 16 bits of a reader state. */
 #define EVENT_COUNT_MASK ((DWORD)0xFFFF0000)
@@ -54,26 +53,63 @@ struct seen_state {
 	DWORD state;
 };
 
+/* A context for blocking waits, kept for the next wait when done. */
+struct wait_ctx {
+	SCARDCONTEXT ctx;
+	bool waiting; /* inside SCardGetStatusChange: p11u_pcsc_cancel() must wake it */
+	struct wait_ctx *next;
+};
+
 struct p11u_pcsc {
-	SCARDCONTEXT ctx;      /* listing, presence, connections */
-	SCARDCONTEXT wait_ctx; /* p11u_pcsc_wait_change() only */
+	SCARDCONTEXT ctx; /* listing and presence */
 
 	pthread_mutex_t lock; /* protects everything below */
 	pthread_cond_t wait_done;
-	bool waiting;
-	bool cancel_pending;
+	unsigned cancel_gen;
+	struct wait_ctx *waits;                  /* every wait context, busy or idle */
 	struct seen_state seen[READERS_MAX + 1]; /* + the PnP pseudo reader */
 	size_t n_seen;
 };
 
+enum job_kind {
+	JOB_CONNECT,
+	JOB_TRANSMIT,
+	JOB_BEGIN,
+	JOB_END,
+	JOB_STATUS,
+};
+
 struct p11u_reader {
-	struct p11u_pcsc *pcsc;
 	char *name;
-	SCARDHANDLE handle;
-	DWORD protocol;
+	unsigned timeout_ms;
+	pthread_t thread;
+	struct p11u_transport transport;
+
+	pthread_mutex_t lock; /* protects the job and the flags below */
+	pthread_cond_t cond;
+	enum job_kind kind;
+	bool posted;    /* a job waits for the I/O thread */
+	bool running;   /* the I/O thread is in pcscd with it */
+	bool done;      /* its result is in result / resp */
+	bool abandoned; /* its caller passed the deadline and left */
+	bool released;  /* the owner disconnected: the thread closes the connection */
+	bool closed;    /* ... and has done so */
+	bool self_free; /* the owner did not wait for that: the thread frees the reader */
+	enum p11u_io_rv result;
+	uint8_t cmd[COMMAND_MAX];
+	size_t cmd_len;
+	uint8_t resp[RESPONSE_MAX];
+	size_t resp_len; /* capacity when posted, length when done */
 	uint8_t atr[P11U_ATR_MAX];
 	size_t atr_len;
-	struct p11u_transport transport;
+
+	/* The I/O thread's own. */
+	SCARDCONTEXT ctx;
+	bool have_ctx;
+	SCARDHANDLE handle;
+	bool connected;
+	DWORD protocol;
+	bool in_transaction;
 };
 
 static void log_call(const char *call, const char *reader, LONG rv)
@@ -103,6 +139,33 @@ static enum p11u_io_rv io_rv_from_pcsc(LONG rv)
 	}
 }
 
+/* An absolute CLOCK_MONOTONIC time ms or ns from now. */
+static struct timespec deadline_in(long long ms, long ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L + ns;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void monotonic_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/* ---- the context for listing and presence --------------------------------------------- */
+
 enum p11u_io_rv p11u_pcsc_open(struct p11u_pcsc **out)
 {
 	struct p11u_pcsc *pcsc;
@@ -112,22 +175,14 @@ enum p11u_io_rv p11u_pcsc_open(struct p11u_pcsc **out)
 	pcsc = calloc(1, sizeof *pcsc);
 	if (pcsc == NULL)
 		return P11U_IO_ERROR;
-
 	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &pcsc->ctx);
 	log_call("SCardEstablishContext", NULL, rv);
 	if (rv != SCARD_S_SUCCESS) {
 		free(pcsc);
 		return P11U_IO_ERROR;
 	}
-	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &pcsc->wait_ctx);
-	log_call("SCardEstablishContext", "wait", rv);
-	if (rv != SCARD_S_SUCCESS) {
-		SCardReleaseContext(pcsc->ctx);
-		free(pcsc);
-		return P11U_IO_ERROR;
-	}
 	pthread_mutex_init(&pcsc->lock, NULL);
-	pthread_cond_init(&pcsc->wait_done, NULL);
+	monotonic_cond_init(&pcsc->wait_done);
 	*out = pcsc;
 	return P11U_IO_OK;
 }
@@ -137,7 +192,13 @@ void p11u_pcsc_close(struct p11u_pcsc *pcsc)
 	if (pcsc == NULL)
 		return;
 	log_call("SCardReleaseContext", NULL, SCardReleaseContext(pcsc->ctx));
-	log_call("SCardReleaseContext", "wait", SCardReleaseContext(pcsc->wait_ctx));
+	while (pcsc->waits != NULL) {
+		struct wait_ctx *w = pcsc->waits;
+
+		pcsc->waits = w->next;
+		log_call("SCardReleaseContext", "wait", SCardReleaseContext(w->ctx));
+		free(w);
+	}
 	for (size_t i = 0; i < pcsc->n_seen; i++)
 		free(pcsc->seen[i].name);
 	pthread_cond_destroy(&pcsc->wait_done);
@@ -281,6 +342,8 @@ enum p11u_io_rv p11u_pcsc_reader_state(struct p11u_pcsc *pcsc, const char *reade
 	return P11U_IO_OK;
 }
 
+/* ---- waits ------------------------------------------------------------------------------ */
+
 /* Fills the wait's reader states with the state each reader was last seen in (UNAWARE for a
  * reader never seen). */
 static void load_baseline(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, size_t n, bool *all_known)
@@ -306,18 +369,59 @@ static void save_baseline(struct p11u_pcsc *pcsc, const SCARD_READERSTATE *rs, s
 	pthread_mutex_unlock(&pcsc->lock);
 }
 
+/* An idle wait context, or a new one; NULL when pcscd cannot give one. */
+static struct wait_ctx *wait_ctx_take(struct p11u_pcsc *pcsc)
+{
+	struct wait_ctx *w;
+	LONG rv;
+
+	pthread_mutex_lock(&pcsc->lock);
+	for (w = pcsc->waits; w != NULL; w = w->next) {
+		if (!w->waiting) {
+			w->waiting = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pcsc->lock);
+	if (w != NULL)
+		return w;
+	w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return NULL;
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &w->ctx);
+	log_call("SCardEstablishContext", "wait", rv);
+	if (rv != SCARD_S_SUCCESS) {
+		free(w);
+		return NULL;
+	}
+	w->waiting = true;
+	pthread_mutex_lock(&pcsc->lock);
+	w->next = pcsc->waits;
+	pcsc->waits = w;
+	pthread_mutex_unlock(&pcsc->lock);
+	return w;
+}
+
 enum wait_outcome {
 	WAIT_TIMEOUT,
 	WAIT_CHANGED,      /* a reader's state differs from rs[].dwCurrentState */
 	WAIT_LIST_CHANGED, /* a reader of the list is gone (the states were not filled in) */
 };
 
-/* One SCardGetStatusChange() on the wait context. */
-static enum p11u_io_rv wait_once(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, size_t n,
-                                 DWORD timeout, enum wait_outcome *outcome)
+/* One SCardGetStatusChange() on the wait's context; P11U_IO_ERROR when cancelled. */
+static enum p11u_io_rv wait_once(struct p11u_pcsc *pcsc, struct wait_ctx *w, unsigned since_gen,
+                                 SCARD_READERSTATE *rs, size_t n, DWORD timeout,
+                                 enum wait_outcome *outcome)
 {
-	LONG rv = SCardGetStatusChange(pcsc->wait_ctx, timeout, rs, (DWORD)n);
+	bool cancelled;
+	LONG rv;
 
+	pthread_mutex_lock(&pcsc->lock);
+	cancelled = pcsc->cancel_gen != since_gen;
+	pthread_mutex_unlock(&pcsc->lock);
+	if (cancelled)
+		return P11U_IO_ERROR;
+	rv = SCardGetStatusChange(w->ctx, timeout, rs, (DWORD)n);
 	log_call("SCardGetStatusChange", "wait", rv);
 	switch (rv) {
 	case SCARD_S_SUCCESS:
@@ -335,8 +439,9 @@ static enum p11u_io_rv wait_once(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, 
 	}
 }
 
-/* The wait itself, between the cancel bookkeeping of p11u_pcsc_wait_change(). */
-static enum p11u_io_rv wait_for_change(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, size_t n,
+/* The wait itself, on its own context. */
+static enum p11u_io_rv wait_for_change(struct p11u_pcsc *pcsc, struct wait_ctx *w,
+                                       unsigned since_gen, SCARD_READERSTATE *rs, size_t n,
                                        unsigned timeout_ms)
 {
 	enum wait_outcome outcome = WAIT_TIMEOUT;
@@ -347,23 +452,35 @@ static enum p11u_io_rv wait_for_change(struct p11u_pcsc *pcsc, SCARD_READERSTATE
 	if (!all_known) {
 		/* Readers never seen get their current state as baseline; the others keep theirs
 		 * (a change since the last wait must still wake this one). */
-		io = wait_once(pcsc, rs, n, 0, &outcome);
+		io = wait_once(pcsc, w, since_gen, rs, n, 0, &outcome);
 		if (io != P11U_IO_OK || outcome == WAIT_LIST_CHANGED)
 			return io;
 		save_baseline(pcsc, rs, n, true);
 		load_baseline(pcsc, rs, n, &all_known);
 	}
 	/* INFINITE is UINT32_MAX, so UINT_MAX waits for ever. */
-	io = wait_once(pcsc, rs, n, (DWORD)timeout_ms, &outcome);
+	io = wait_once(pcsc, w, since_gen, rs, n, (DWORD)timeout_ms, &outcome);
 	if (io == P11U_IO_OK && outcome == WAIT_CHANGED)
 		save_baseline(pcsc, rs, n, false);
 	return io;
 }
 
-enum p11u_io_rv p11u_pcsc_wait_change(struct p11u_pcsc *pcsc, const char *const *readers,
-                                      size_t n_readers, unsigned timeout_ms)
+unsigned p11u_pcsc_cancel_gen(struct p11u_pcsc *pcsc)
+{
+	unsigned gen;
+
+	pthread_mutex_lock(&pcsc->lock);
+	gen = pcsc->cancel_gen;
+	pthread_mutex_unlock(&pcsc->lock);
+	return gen;
+}
+
+enum p11u_io_rv p11u_pcsc_wait_change(struct p11u_pcsc *pcsc, unsigned since_gen,
+                                      const char *const *readers, size_t n_readers,
+                                      unsigned timeout_ms)
 {
 	SCARD_READERSTATE rs[READERS_MAX + 1];
+	struct wait_ctx *w;
 	enum p11u_io_rv io;
 
 	if (n_readers > READERS_MAX)
@@ -374,49 +491,46 @@ enum p11u_io_rv p11u_pcsc_wait_change(struct p11u_pcsc *pcsc, const char *const 
 	/* The PnP pseudo reader wakes the wait when a reader is added or removed. */
 	rs[n_readers].szReader = PNP_NOTIFICATION;
 
-	pthread_mutex_lock(&pcsc->lock);
-	if (pcsc->cancel_pending) {
-		/* A cancel that came before the wait is not lost. */
-		pcsc->cancel_pending = false;
-		pthread_mutex_unlock(&pcsc->lock);
+	w = wait_ctx_take(pcsc);
+	if (w == NULL)
 		return P11U_IO_ERROR;
-	}
-	pcsc->waiting = true;
-	pthread_mutex_unlock(&pcsc->lock);
-
-	io = wait_for_change(pcsc, rs, n_readers + 1, timeout_ms);
+	io = wait_for_change(pcsc, w, since_gen, rs, n_readers + 1, timeout_ms);
 
 	pthread_mutex_lock(&pcsc->lock);
-	pcsc->waiting = false;
-	if (pcsc->cancel_pending) {
-		pcsc->cancel_pending = false;
+	w->waiting = false;
+	if (pcsc->cancel_gen != since_gen)
 		io = P11U_IO_ERROR;
-	}
 	pthread_cond_broadcast(&pcsc->wait_done);
 	pthread_mutex_unlock(&pcsc->lock);
 	return io;
 }
 
+static bool any_waiting(const struct p11u_pcsc *pcsc)
+{
+	for (const struct wait_ctx *w = pcsc->waits; w != NULL; w = w->next)
+		if (w->waiting)
+			return true;
+	return false;
+}
+
 void p11u_pcsc_cancel(struct p11u_pcsc *pcsc)
 {
 	pthread_mutex_lock(&pcsc->lock);
-	pcsc->cancel_pending = true;
+	pcsc->cancel_gen++;
 	/* pcsc-lite ignores SCardCancel() until the wait is actually blocked in the daemon:
-	 * repeat it until the waiting thread has left. */
-	while (pcsc->waiting) {
-		struct timespec deadline;
+	 * repeat it until every waiting thread has left.  SCardCancel needs no context lock. */
+	while (any_waiting(pcsc)) {
+		struct timespec deadline = deadline_in(0, CANCEL_RETRY_NS);
 
-		log_call("SCardCancel", "wait", SCardCancel(pcsc->wait_ctx));
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_nsec += CANCEL_RETRY_NS;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		for (struct wait_ctx *w = pcsc->waits; w != NULL; w = w->next)
+			if (w->waiting)
+				log_call("SCardCancel", "wait", SCardCancel(w->ctx));
 		pthread_cond_timedwait(&pcsc->wait_done, &pcsc->lock, &deadline);
 	}
 	pthread_mutex_unlock(&pcsc->lock);
 }
+
+/* ---- a connection: what its I/O thread does --------------------------------------------- */
 
 /* Refreshes the ATR and protocol of a connection (after connect and reconnect). */
 static enum p11u_io_rv read_status(struct p11u_reader *reader)
@@ -433,8 +547,10 @@ static enum p11u_io_rv read_status(struct p11u_reader *reader)
 		return P11U_IO_REMOVED;
 	if (atr_len > sizeof reader->atr)
 		return P11U_IO_ERROR;
+	pthread_mutex_lock(&reader->lock);
 	memcpy(reader->atr, atr, atr_len);
 	reader->atr_len = atr_len;
+	pthread_mutex_unlock(&reader->lock);
 	return P11U_IO_OK;
 }
 
@@ -452,6 +568,7 @@ static enum p11u_io_rv reconnect_after_reset(struct p11u_reader *reader)
 		return io == P11U_IO_RESET ? P11U_IO_ERROR : io;
 	}
 	reader->protocol = protocol;
+	reader->in_transaction = false; /* a reset ends every transaction */
 	enum p11u_io_rv io = read_status(reader);
 	if (io != P11U_IO_OK)
 		return io == P11U_IO_RESET ? P11U_IO_ERROR : io;
@@ -460,11 +577,11 @@ static enum p11u_io_rv reconnect_after_reset(struct p11u_reader *reader)
 	return P11U_IO_RESET;
 }
 
-/* The reader's state as pcscd reports it; false when pcscd cannot say (reader or service
- * gone). */
+/* The reader's state as pcscd reports it, on the connection's own context; false when pcscd
+ * cannot say (reader or service gone). */
 static bool query_reader(struct p11u_reader *reader, DWORD timeout_ms, SCARD_READERSTATE *rs)
 {
-	LONG rv = SCardGetStatusChange(reader->pcsc->ctx, timeout_ms, rs, 1);
+	LONG rv = SCardGetStatusChange(reader->ctx, timeout_ms, rs, 1);
 
 	log_call("SCardGetStatusChange", reader->name, rv);
 	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
@@ -474,11 +591,14 @@ static bool query_reader(struct p11u_reader *reader, DWORD timeout_ms, SCARD_REA
 
 /* A command failed with a communication error: was the card pulled out under it?  pcscd
  * answers a transmit to a card that just left with such an error (SCARD_E_NOT_TRANSACTED,
- * SCARD_E_COMM_DATA_LOST, ...) before its presence poll has seen the removal, so this waits a
- * little for the poll: a card gone, or gone and back (the event counter moved), is
- * P11U_IO_REMOVED; a card still there is a real P11U_IO_ERROR. */
+ * SCARD_E_COMM_DATA_LOST, ...) before its presence poll has seen the removal, so this waits
+ * for the poll (at most REMOVAL_SETTLE_MS, and half the deadline): a card gone, or gone and
+ * back (the event counter moved), is P11U_IO_REMOVED; a card still there is a real
+ * P11U_IO_ERROR.  The wait ends as soon as pcscd reports the change. */
 static enum p11u_io_rv error_or_removed(struct p11u_reader *reader)
 {
+	DWORD settle_ms =
+	    reader->timeout_ms / 2 < REMOVAL_SETTLE_MS ? reader->timeout_ms / 2 : REMOVAL_SETTLE_MS;
 	SCARD_READERSTATE rs;
 	DWORD first;
 
@@ -490,7 +610,7 @@ static enum p11u_io_rv error_or_removed(struct p11u_reader *reader)
 	first = rs.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
 	if (first & SCARD_STATE_PRESENT) {
 		rs.dwCurrentState = first;
-		if (!query_reader(reader, REMOVAL_SETTLE_MS, &rs))
+		if (!query_reader(reader, settle_ms, &rs))
 			return P11U_IO_ERROR;
 	}
 	if (!(rs.dwEventState & SCARD_STATE_PRESENT) ||
@@ -516,57 +636,274 @@ static enum p11u_io_rv handle_rv(struct p11u_reader *reader, LONG rv)
 	return io;
 }
 
-static enum p11u_io_rv reader_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-                                       size_t *resp_len)
+static enum p11u_io_rv do_connect(struct p11u_reader *reader)
 {
-	struct p11u_reader *reader = ctx;
-	const SCARD_IO_REQUEST *pci;
-	DWORD len;
 	LONG rv;
 
-	if (cmd == NULL || resp == NULL || resp_len == NULL || cmd_len < 4 ||
-	    cmd_len > COMMAND_MAX || *resp_len < 2)
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &reader->ctx);
+	log_call("SCardEstablishContext", reader->name, rv);
+	if (rv != SCARD_S_SUCCESS)
 		return P11U_IO_ERROR;
-	pci = reader->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-	len = *resp_len > RESPONSE_MAX ? RESPONSE_MAX : (DWORD)*resp_len;
-	rv = SCardTransmit(reader->handle, pci, cmd, (DWORD)cmd_len, NULL, resp, &len);
+	reader->have_ctx = true;
+	rv =
+	    SCardConnect(reader->ctx, reader->name, SCARD_SHARE_SHARED,
+	                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &reader->handle, &reader->protocol);
+	log_call("SCardConnect", reader->name, rv);
+	if (rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_REMOVED_CARD)
+		return P11U_IO_NO_CARD;
+	if (rv != SCARD_S_SUCCESS)
+		return P11U_IO_ERROR;
+	reader->connected = true;
+	P11U_DEBUG(P11U_LOG_PCSC, "reader %s: connected, T=%d", reader->name,
+	           reader->protocol == SCARD_PROTOCOL_T0 ? 0 : 1);
+	enum p11u_io_rv io = read_status(reader);
+	return io == P11U_IO_REMOVED ? P11U_IO_NO_CARD : io == P11U_IO_OK ? io : P11U_IO_ERROR;
+}
+
+static enum p11u_io_rv do_transmit(struct p11u_reader *reader)
+{
+	const SCARD_IO_REQUEST *pci =
+	    reader->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+	DWORD len = (DWORD)reader->resp_len;
+	LONG rv;
+
+	rv = SCardTransmit(reader->handle, pci, reader->cmd, (DWORD)reader->cmd_len, NULL,
+	                   reader->resp, &len);
 	if (rv != SCARD_S_SUCCESS) {
 		/* Successful transmits are in the APDU trace; only failures are logged here. */
 		log_call("SCardTransmit", reader->name, rv);
+		reader->resp_len = 0;
 		return handle_rv(reader, rv);
 	}
-	if (len > *resp_len || len < 2)
+	if (len > reader->resp_len || len < 2) {
+		reader->resp_len = 0;
 		return P11U_IO_ERROR;
-	*resp_len = len;
+	}
+	reader->resp_len = len;
 	return P11U_IO_OK;
 }
 
-static enum p11u_io_rv reader_begin(void *ctx)
+static enum p11u_io_rv do_begin(struct p11u_reader *reader)
 {
-	struct p11u_reader *reader = ctx;
 	LONG rv = SCardBeginTransaction(reader->handle);
 
 	log_call("SCardBeginTransaction", reader->name, rv);
+	if (rv == SCARD_S_SUCCESS)
+		reader->in_transaction = true;
 	return handle_rv(reader, rv);
 }
 
-static enum p11u_io_rv reader_end(void *ctx)
+static enum p11u_io_rv do_end(struct p11u_reader *reader)
 {
-	struct p11u_reader *reader = ctx;
 	LONG rv = SCardEndTransaction(reader->handle, SCARD_LEAVE_CARD);
 
 	log_call("SCardEndTransaction", reader->name, rv);
+	reader->in_transaction = false;
 	/* No reconnect here: pcscd keeps reporting the reset until we reconnect, so the next
 	 * begin or transmit sees it and reports it to the card layer. */
 	return io_rv_from_pcsc(rv);
 }
 
-enum p11u_io_rv p11u_reader_connect(struct p11u_pcsc *pcsc, const char *name,
-                                    struct p11u_reader **out)
+static enum p11u_io_rv do_status(struct p11u_reader *reader)
+{
+	enum p11u_io_rv io = read_status(reader);
+
+	if (io == P11U_IO_RESET)
+		return reconnect_after_reset(reader);
+	if (io == P11U_IO_BUFFER)
+		return P11U_IO_ERROR;
+	return io;
+}
+
+static enum p11u_io_rv run_job(struct p11u_reader *reader, enum job_kind kind)
+{
+	switch (kind) {
+	case JOB_CONNECT:
+		return do_connect(reader);
+	case JOB_TRANSMIT:
+		return do_transmit(reader);
+	case JOB_BEGIN:
+		return do_begin(reader);
+	case JOB_END:
+		return do_end(reader);
+	case JOB_STATUS:
+		return do_status(reader);
+	}
+	return P11U_IO_ERROR;
+}
+
+/* The command and the answer may hold a PIN or deciphered data. */
+static void wipe_buffers(struct p11u_reader *reader)
+{
+	OPENSSL_cleanse(reader->cmd, sizeof reader->cmd);
+	OPENSSL_cleanse(reader->resp, sizeof reader->resp);
+	reader->cmd_len = 0;
+	reader->resp_len = 0;
+}
+
+/* A job whose caller left came back: its result goes nowhere, and a transaction it leaves
+ * open (a late begin, or a transmit inside one) would lock other processes out of the card. */
+static void finish_abandoned(struct p11u_reader *reader)
+{
+	P11U_DEBUG(P11U_LOG_PCSC, "reader %s: a call that passed its deadline returned",
+	           reader->name);
+	wipe_buffers(reader);
+	if (reader->connected && reader->in_transaction)
+		do_end(reader);
+}
+
+static void close_connection(struct p11u_reader *reader)
+{
+	if (reader->connected)
+		log_call("SCardDisconnect", reader->name,
+		         SCardDisconnect(reader->handle, SCARD_LEAVE_CARD));
+	if (reader->have_ctx)
+		log_call("SCardReleaseContext", reader->name, SCardReleaseContext(reader->ctx));
+	reader->connected = false;
+	reader->have_ctx = false;
+}
+
+static void reader_free(struct p11u_reader *reader)
+{
+	wipe_buffers(reader);
+	pthread_cond_destroy(&reader->cond);
+	pthread_mutex_destroy(&reader->lock);
+	free(reader->name);
+	free(reader);
+}
+
+/* The I/O thread: one job at a time until the owner disconnects, then it closes the
+ * connection.  It is detached; the reader is freed by the owner, or by the thread when the
+ * owner did not wait for the close (a stalled connection). */
+static void *io_thread(void *arg)
+{
+	struct p11u_reader *reader = arg;
+
+	pthread_mutex_lock(&reader->lock);
+	for (;;) {
+		while (!reader->posted && !reader->released)
+			pthread_cond_wait(&reader->cond, &reader->lock);
+		if (reader->released)
+			break;
+		enum job_kind kind = reader->kind;
+		reader->posted = false;
+		reader->running = true;
+		pthread_mutex_unlock(&reader->lock);
+
+		enum p11u_io_rv io = run_job(reader, kind);
+
+		pthread_mutex_lock(&reader->lock);
+		reader->running = false;
+		reader->result = io;
+		if (reader->abandoned) {
+			reader->abandoned = false;
+			pthread_mutex_unlock(&reader->lock);
+			finish_abandoned(reader);
+			pthread_mutex_lock(&reader->lock);
+		} else {
+			reader->done = true;
+			pthread_cond_broadcast(&reader->cond);
+		}
+	}
+	pthread_mutex_unlock(&reader->lock);
+	close_connection(reader);
+	pthread_mutex_lock(&reader->lock);
+	reader->closed = true;
+	pthread_cond_broadcast(&reader->cond);
+	bool self_free = reader->self_free;
+	pthread_mutex_unlock(&reader->lock);
+	if (self_free)
+		reader_free(reader);
+	return NULL;
+}
+
+/* ---- a connection: what its owner calls ------------------------------------------------ */
+
+/* Hands one job to the I/O thread and waits for it, at most the deadline.  Called with
+ * reader->lock held; the job's input is in place. */
+static enum p11u_io_rv post_and_wait(struct p11u_reader *reader, enum job_kind kind)
+{
+	struct timespec deadline = deadline_in(reader->timeout_ms, 0);
+
+	if (reader->posted || reader->running) {
+		/* An earlier call passed its deadline and is still in pcscd. */
+		return P11U_IO_TIMEOUT;
+	}
+	reader->kind = kind;
+	reader->done = false;
+	reader->posted = true;
+	pthread_cond_broadcast(&reader->cond);
+	while (!reader->done) {
+		if (pthread_cond_timedwait(&reader->cond, &reader->lock, &deadline) == ETIMEDOUT &&
+		    !reader->done) {
+			reader->abandoned = true;
+			P11U_DEBUG(P11U_LOG_PCSC,
+			           "reader %s: no answer from pcscd within %u ms: the reader is "
+			           "stalled until it returns",
+			           reader->name, reader->timeout_ms);
+			return P11U_IO_TIMEOUT;
+		}
+	}
+	reader->done = false;
+	return reader->result;
+}
+
+static enum p11u_io_rv reader_call(struct p11u_reader *reader, enum job_kind kind)
+{
+	enum p11u_io_rv io;
+
+	pthread_mutex_lock(&reader->lock);
+	io = post_and_wait(reader, kind);
+	pthread_mutex_unlock(&reader->lock);
+	return io;
+}
+
+static enum p11u_io_rv reader_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                                       size_t *resp_len)
+{
+	struct p11u_reader *reader = ctx;
+	enum p11u_io_rv io;
+
+	if (cmd == NULL || resp == NULL || resp_len == NULL || cmd_len < 4 ||
+	    cmd_len > COMMAND_MAX || *resp_len < 2)
+		return P11U_IO_ERROR;
+	pthread_mutex_lock(&reader->lock);
+	if (reader->posted || reader->running) {
+		pthread_mutex_unlock(&reader->lock);
+		return P11U_IO_TIMEOUT;
+	}
+	/* The job owns copies: a caller that leaves at the deadline leaves no dangling
+	 * buffer behind. */
+	memcpy(reader->cmd, cmd, cmd_len);
+	reader->cmd_len = cmd_len;
+	reader->resp_len = *resp_len > RESPONSE_MAX ? RESPONSE_MAX : *resp_len;
+	io = post_and_wait(reader, JOB_TRANSMIT);
+	if (io == P11U_IO_OK) {
+		memcpy(resp, reader->resp, reader->resp_len);
+		*resp_len = reader->resp_len;
+	}
+	if (io != P11U_IO_TIMEOUT)
+		wipe_buffers(reader);
+	pthread_mutex_unlock(&reader->lock);
+	return io;
+}
+
+static enum p11u_io_rv reader_begin(void *ctx)
+{
+	return reader_call(ctx, JOB_BEGIN);
+}
+
+static enum p11u_io_rv reader_end(void *ctx)
+{
+	return reader_call(ctx, JOB_END);
+}
+
+enum p11u_io_rv p11u_reader_connect(const char *name, unsigned timeout_ms, struct p11u_reader **out)
 {
 	struct p11u_reader *reader;
+	pthread_attr_t attr;
 	enum p11u_io_rv io;
-	LONG rv;
+	int err;
 
 	*out = NULL;
 	reader = calloc(1, sizeof *reader);
@@ -577,29 +914,27 @@ enum p11u_io_rv p11u_reader_connect(struct p11u_pcsc *pcsc, const char *name,
 		free(reader);
 		return P11U_IO_ERROR;
 	}
-	reader->pcsc = pcsc;
-	rv =
-	    SCardConnect(pcsc->ctx, name, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-	                 &reader->handle, &reader->protocol);
-	log_call("SCardConnect", name, rv);
-	if (rv != SCARD_S_SUCCESS) {
-		free(reader->name);
-		free(reader);
-		if (rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_REMOVED_CARD)
-			return P11U_IO_NO_CARD;
-		return P11U_IO_ERROR;
-	}
-	P11U_DEBUG(P11U_LOG_PCSC, "reader %s: connected, T=%d", name,
-	           reader->protocol == SCARD_PROTOCOL_T0 ? 0 : 1);
-	io = read_status(reader);
-	if (io != P11U_IO_OK) {
-		p11u_reader_disconnect(reader);
-		return io == P11U_IO_REMOVED ? P11U_IO_NO_CARD : P11U_IO_ERROR;
-	}
+	reader->timeout_ms = timeout_ms;
+	pthread_mutex_init(&reader->lock, NULL);
+	monotonic_cond_init(&reader->cond);
 	reader->transport.ctx = reader;
 	reader->transport.transmit = reader_transmit;
 	reader->transport.begin = reader_begin;
 	reader->transport.end = reader_end;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&reader->thread, &attr, io_thread, reader);
+	pthread_attr_destroy(&attr);
+	if (err != 0) {
+		reader_free(reader);
+		return P11U_IO_ERROR;
+	}
+	io = reader_call(reader, JOB_CONNECT);
+	if (io != P11U_IO_OK) {
+		p11u_reader_disconnect(reader);
+		return io;
+	}
 	*out = reader;
 	return P11U_IO_OK;
 }
@@ -608,10 +943,26 @@ void p11u_reader_disconnect(struct p11u_reader *reader)
 {
 	if (reader == NULL)
 		return;
-	log_call("SCardDisconnect", reader->name,
-	         SCardDisconnect(reader->handle, SCARD_LEAVE_CARD));
-	free(reader->name);
-	free(reader);
+	pthread_mutex_lock(&reader->lock);
+	/* A job posted but not taken yet is dropped; one in pcscd finishes first. */
+	reader->posted = false;
+	reader->released = true;
+	pthread_cond_broadcast(&reader->cond);
+	if (!reader->running) {
+		/* Closing takes a moment; waiting for it leaves no thread behind at exit. */
+		struct timespec deadline = deadline_in(reader->timeout_ms, 0);
+
+		while (!reader->closed &&
+		       pthread_cond_timedwait(&reader->cond, &reader->lock, &deadline) != ETIMEDOUT)
+			;
+	}
+	if (reader->closed) {
+		pthread_mutex_unlock(&reader->lock);
+		reader_free(reader);
+		return;
+	}
+	reader->self_free = true;
+	pthread_mutex_unlock(&reader->lock);
 }
 
 const struct p11u_transport *p11u_reader_transport(struct p11u_reader *reader)
@@ -621,17 +972,22 @@ const struct p11u_transport *p11u_reader_transport(struct p11u_reader *reader)
 
 const uint8_t *p11u_reader_atr(const struct p11u_reader *reader, size_t *len)
 {
+	/* Written by the I/O thread only inside a job the owner waited for. */
 	*len = reader->atr_len;
 	return reader->atr;
 }
 
 enum p11u_io_rv p11u_reader_check(struct p11u_reader *reader)
 {
-	enum p11u_io_rv io = read_status(reader);
+	return reader_call(reader, JOB_STATUS);
+}
 
-	if (io == P11U_IO_RESET)
-		return reconnect_after_reset(reader);
-	if (io == P11U_IO_BUFFER)
-		return P11U_IO_ERROR;
-	return io;
+bool p11u_reader_stalled(struct p11u_reader *reader)
+{
+	bool stalled;
+
+	pthread_mutex_lock(&reader->lock);
+	stalled = reader->posted || reader->running;
+	pthread_mutex_unlock(&reader->lock);
+	return stalled;
 }

@@ -1,10 +1,14 @@
 /* The call boundary: module state, C_Initialize / C_Finalize, locking, and the one enter/leave
  * pair every entry point goes through.
  *
- * Locking: one module lock, held for the whole of a call (card I/O included: the card does
- * one thing at a time anyway).  It is a pthread mutex, or the application's mutex callbacks
- * when it passes them without CKF_OS_LOCKING_OK.  C_WaitForSlotEvent drops it while waiting
- * (p11u_call_suspend); C_Finalize wakes such a waiter and waits for it to leave.
+ * Locking (see front.h): the module lock is held from enter to leave, except around PC/SC
+ * calls (the slot transport, slot.c) and while C_WaitForSlotEvent waits.  It is a pthread
+ * mutex, or the application's mutex callbacks when it passes them without CKF_OS_LOCKING_OK.
+ * A slot's card lock is always a pthread mutex: pcsc-lite takes pthread mutexes in every call
+ * anyway, so an application that cannot have OS locks cannot use a reader at all.
+ *
+ * C_Finalize wakes C_WaitForSlotEvent and waits for every call under way to leave; a call
+ * talking to a stalled reader leaves within card_timeout (src/pcsc/reader.h).
  *
  * Fork: the process that called C_Initialize is recorded; in a child that did not call
  * C_Initialize itself every call returns CKR_CRYPTOKI_NOT_INITIALIZED, and a C_Initialize
@@ -46,7 +50,7 @@ static struct {
 	struct p11u_module module;
 } state;
 
-/* How long C_Finalize sleeps between checks that a woken C_WaitForSlotEvent has left. */
+/* How long C_Finalize sleeps between checks that the calls under way have left. */
 #define FINALIZE_POLL_NS (5 * 1000 * 1000L)
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -181,6 +185,16 @@ static bool initialized_here(void)
 	return atomic_load(&state.phase) == PHASE_READY && state.pid == getpid();
 }
 
+void p11u_module_unlock(void)
+{
+	state.lock_ops.unlock(state.mutex);
+}
+
+void p11u_module_lock(void)
+{
+	state.lock_ops.lock(state.mutex);
+}
+
 CK_RV p11u_enter(struct p11u_call *call, const char *name)
 {
 	memset(call, 0, sizeof *call);
@@ -194,22 +208,132 @@ CK_RV p11u_enter(struct p11u_call *call, const char *name)
 	if (!initialized_here() || state.module.finalizing)
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	call->m = &state.module;
+	call->m->calls++;
+	call->counted = true;
 	return CKR_OK;
+}
+
+/* The session of the handle, with its slot synced (claimed or not), and live. */
+static CK_RV enter_session(struct p11u_call *call, const char *name, CK_SESSION_HANDLE handle,
+                           bool claim)
+{
+	struct p11u_session *s;
+	CK_RV rv = p11u_enter(call, name);
+
+	call->handle = handle;
+	if (rv != CKR_OK)
+		return rv;
+	s = p11u_session_find(call->m, handle);
+	if (s == NULL)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (claim || p11u_slot_try_claim(call, s->slot)) {
+		rv = p11u_slot_claim(call, s->slot);
+		if (rv != CKR_OK)
+			return rv;
+		/* Another call may have closed it while this one waited for the card. */
+		s = p11u_session_find(call->m, handle);
+		if (s == NULL)
+			return CKR_SESSION_HANDLE_INVALID;
+		p11u_slot_sync(call->m, s->slot);
+	}
+	rv = p11u_session_check_live(call->m, s, call->claimed == s->slot);
+	if (rv == CKR_OK)
+		call->session = s;
+	return rv;
 }
 
 CK_RV p11u_enter_session(struct p11u_call *call, const char *name, CK_SESSION_HANDLE handle)
 {
+	return enter_session(call, name, handle, true);
+}
+
+CK_RV p11u_enter_session_nowait(struct p11u_call *call, const char *name, CK_SESSION_HANDLE handle)
+{
+	return enter_session(call, name, handle, false);
+}
+
+CK_RV p11u_enter_slot(struct p11u_call *call, const char *name, CK_SLOT_ID id)
+{
 	CK_RV rv = p11u_enter(call, name);
 
-	call->handle = handle;
 	if (rv == CKR_OK)
-		rv = p11u_session_lookup(call->m, handle, &call->session);
+		rv = p11u_slot_by_id(call->m, id, &call->slot, &call->uc);
+	if (rv == CKR_OK)
+		rv = p11u_slot_claim(call, call->slot);
+	if (rv == CKR_OK)
+		p11u_slot_sync(call->m, call->slot);
 	return rv;
+}
+
+bool p11u_slot_owned(const struct p11u_slot *slot)
+{
+	return slot->io_owned && pthread_equal(slot->io_owner, pthread_self());
+}
+
+static void take_card_lock(struct p11u_call *call, struct p11u_slot *slot)
+{
+	slot->io_owner = pthread_self();
+	slot->io_owned = true;
+	call->claimed = slot;
+}
+
+bool p11u_slot_try_claim(struct p11u_call *call, struct p11u_slot *slot)
+{
+	if (call->claimed != NULL)
+		return call->claimed == slot;
+	if (pthread_mutex_trylock(&slot->io_lock) != 0)
+		return false;
+	take_card_lock(call, slot);
+	return true;
+}
+
+CK_RV p11u_slot_claim(struct p11u_call *call, struct p11u_slot *slot)
+{
+	struct p11u_module *m = call->m;
+	struct timespec deadline;
+	int err;
+
+	if (call->claimed != NULL)
+		return call->claimed == slot ? CKR_OK : CKR_GENERAL_ERROR;
+	if (pthread_mutex_trylock(&slot->io_lock) == 0) {
+		take_card_lock(call, slot);
+		return CKR_OK;
+	}
+	/* Another call works with this card: wait for it without holding up the others.  Its
+	 * PC/SC calls end within card_timeout each, so twice that is already a stalled card. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 2 * (time_t)m->config.card_timeout;
+	p11u_module_unlock();
+	err = pthread_mutex_clocklock(&slot->io_lock, CLOCK_MONOTONIC, &deadline);
+	p11u_module_lock();
+	if (err != 0) {
+		P11U_DEBUG(P11U_LOG_CARD, "reader %s: busy for over %u s: giving up",
+		           slot->reader_name, 2 * m->config.card_timeout);
+		return CKR_DEVICE_ERROR;
+	}
+	take_card_lock(call, slot);
+	/* C_Finalize may have begun meanwhile (p11u_leave releases the card lock). */
+	return m->finalizing ? CKR_CRYPTOKI_NOT_INITIALIZED : CKR_OK;
+}
+
+static void release_card_lock(struct p11u_call *call)
+{
+	struct p11u_slot *slot = call->claimed;
+
+	if (slot == NULL)
+		return;
+	slot->io_owned = false;
+	pthread_mutex_unlock(&slot->io_lock);
+	call->claimed = NULL;
 }
 
 CK_RV p11u_leave(struct p11u_call *call, CK_RV rv)
 {
 	if (call->locked) {
+		release_card_lock(call);
+		if (call->counted)
+			call->m->calls--;
+		call->counted = false;
 		state.lock_ops.unlock(state.mutex);
 		call->locked = false;
 	}
@@ -266,9 +390,10 @@ CK_RV p11u_finalize(CK_VOID_PTR reserved)
 
 	m = call.m;
 	m->finalizing = true;
-	/* Wake C_WaitForSlotEvent and let it leave (it needs the lock to do so). */
-	while (m->waiters > 0) {
-		if (m->pcsc != NULL)
+	/* Wake C_WaitForSlotEvent, and let every call under way leave (they need the lock to do
+	 * so).  This call counts itself. */
+	while (m->calls > 1) {
+		if (m->waiters > 0 && m->pcsc != NULL)
 			p11u_pcsc_cancel(m->pcsc);
 		state.lock_ops.unlock(state.mutex);
 		sleep_ns(FINALIZE_POLL_NS);
@@ -278,6 +403,7 @@ CK_RV p11u_finalize(CK_VOID_PTR reserved)
 	p11u_slots_free(m);
 	p11u_pcsc_close(m->pcsc);
 	memset(m, 0, sizeof *m);
+	call.counted = false; /* the module's counters are gone */
 	atomic_store(&state.phase, PHASE_BUSY);
 
 	void *mutex = state.mutex;

@@ -20,13 +20,20 @@
 
 #define CONFIG_FILE_MAX (64 * 1024)
 
+enum setting_kind {
+	SETTING_BOOL,
+	SETTING_SECONDS, /* 1 .. P11U_CARD_TIMEOUT_MAX */
+};
+
 static const struct {
 	const char *key;
+	enum setting_kind kind;
 	size_t offset;
 } settings[] = {
-    {"allow_test_cards", offsetof(struct p11u_config, allow_test_cards)},
-    {"user_code_token", offsetof(struct p11u_config, user_code_token)},
-    {"opensc_unblock_styles", offsetof(struct p11u_config, opensc_unblock_styles)},
+    {"allow_test_cards", SETTING_BOOL, offsetof(struct p11u_config, allow_test_cards)},
+    {"user_code_token", SETTING_BOOL, offsetof(struct p11u_config, user_code_token)},
+    {"opensc_unblock_styles", SETTING_BOOL, offsetof(struct p11u_config, opensc_unblock_styles)},
+    {"card_timeout", SETTING_SECONDS, offsetof(struct p11u_config, card_timeout)},
 };
 
 void p11u_config_defaults(struct p11u_config *cfg)
@@ -34,6 +41,7 @@ void p11u_config_defaults(struct p11u_config *cfg)
 	cfg->allow_test_cards = false;
 	cfg->user_code_token = true;
 	cfg->opensc_unblock_styles = false;
+	cfg->card_timeout = P11U_CARD_TIMEOUT_DEFAULT;
 }
 
 static bool parse_bool(const char *value, bool *out)
@@ -51,6 +59,50 @@ static bool parse_bool(const char *value, bool *out)
 			return true;
 		}
 	}
+	return false;
+}
+
+/* Whole seconds, 1 .. P11U_CARD_TIMEOUT_MAX, digits only. */
+static bool parse_seconds(const char *value, unsigned *out)
+{
+	unsigned long n = 0;
+
+	if (*value == '\0' || strlen(value) > 3)
+		return false;
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (n < 1 || n > P11U_CARD_TIMEOUT_MAX)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
+/* One setting's value; reports and returns false when it is not valid. */
+static bool set_value(struct p11u_config *cfg, size_t i, const char *value, unsigned lineno,
+                      p11u_config_report_fn report, void *ctx)
+{
+	char message[160];
+	char *field = (char *)cfg + settings[i].offset;
+
+	switch (settings[i].kind) {
+	case SETTING_BOOL:
+		if (parse_bool(value, (bool *)field))
+			return true;
+		snprintf(message, sizeof message,
+		         "%s: value must be yes/no/true/false/1/0; keeping %s", settings[i].key,
+		         *(bool *)field ? "yes" : "no");
+		break;
+	case SETTING_SECONDS:
+		if (parse_seconds(value, (unsigned *)field))
+			return true;
+		snprintf(message, sizeof message, "%s: value must be 1 to %d seconds; keeping %u",
+		         settings[i].key, P11U_CARD_TIMEOUT_MAX, *(unsigned *)field);
+		break;
+	}
+	report(ctx, lineno, message);
 	return false;
 }
 
@@ -83,17 +135,8 @@ static bool parse_line(char *line, unsigned lineno, struct p11u_config *cfg,
 	key = trim(line);
 	value = trim(eq + 1);
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
-		if (strcmp(key, settings[i].key) != 0)
-			continue;
-		bool *field = (bool *)((char *)cfg + settings[i].offset);
-		if (!parse_bool(value, field)) {
-			snprintf(message, sizeof message,
-			         "%s: value must be yes/no/true/false/1/0; keeping %s", key,
-			         *field ? "yes" : "no");
-			report(ctx, lineno, message);
-			return false;
-		}
-		return true;
+		if (strcmp(key, settings[i].key) == 0)
+			return set_value(cfg, i, value, lineno, report, ctx);
 	}
 	snprintf(message, sizeof message, "unknown key `%.64s`", key);
 	report(ctx, lineno, message);

@@ -10,7 +10,12 @@ struct p11u_config {
 	bool allow_test_cards;      /* p11unlock test cards ("P11U V1") get a token (default no) */
 	bool user_code_token;       /* a locked card shows the user-code token (default yes) */
 	bool opensc_unblock_styles; /* OpenSC-style unblocking through C_SetPIN (default no) */
+	unsigned card_timeout;      /* seconds a reader may take for one PC/SC call before the
+	                               card counts as stalled (default 20, 1..600) */
 };
+
+#define P11U_CARD_TIMEOUT_DEFAULT 20
+#define P11U_CARD_TIMEOUT_MAX     600
 
 void p11u_config_defaults(struct p11u_config *cfg);
 

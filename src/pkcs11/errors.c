@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "p11unlock/p11unlock.h"
+
 CK_RV p11u_ckr_from_card(enum p11u_card_rv rv)
 {
 	switch (rv) {
@@ -31,6 +33,7 @@ CK_RV p11u_ckr_from_card(enum p11u_card_rv rv)
 	case P11U_CARD_E_UNRECOGNIZED:
 	case P11U_CARD_E_BAD_RESPONSE:
 	case P11U_CARD_E_COMM:
+	case P11U_CARD_E_TIMEOUT:
 		return CKR_DEVICE_ERROR;
 	}
 	return CKR_GENERAL_ERROR;
@@ -141,6 +144,7 @@ static const struct ckr_name ckr_names[] = {
     NAME(CKR_PIN_TOO_WEAK),
     NAME(CKR_PUBLIC_KEY_INVALID),
     NAME(CKR_FUNCTION_REJECTED),
+    NAME(P11UNLOCK_CKR_TRIES_CHANGED),
 };
 
 #define N_NAMES (sizeof ckr_names / sizeof ckr_names[0])

@@ -4,11 +4,20 @@
  * implements it (slot.c, token.c, session.c, login.c, find.c, ops.c) -> the card layer
  * (card/card.h) or the object and crypto layer (object.h, crypto.h).
  *
- * Everything here runs with the module lock held (call.c), so no structure below has a lock
- * of its own.  The one exception is C_WaitForSlotEvent, which drops the lock while it waits. */
+ * Locking (call.c).  Two kinds of lock, so that one card never holds up another reader or a
+ * call that needs no card:
+ * - the module lock guards every structure below and is held by a call from enter to leave,
+ *   except while it talks to a reader (the slot's transport gives it up around each PC/SC
+ *   call) and while C_WaitForSlotEvent waits;
+ * - each slot has a card lock: whoever works with the card (card I/O, the card and
+ *   connection objects, logins, the slot's sessions being used) holds it, taken with
+ *   p11u_slot_claim() (waiting without the module lock, at most twice card_timeout) or
+ *   p11u_slot_try_claim().  The module lock is never waited for the other way round.
+ * A slot's state is changed only by a holder of both locks, so it may be read under either. */
 #ifndef P11U_PKCS11_FRONT_H
 #define P11U_PKCS11_FRONT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +48,8 @@ enum p11u_token_state {
 	P11U_TOKEN_UNRECOGNIZED, /* a card that is not one of ours, or a mute card */
 	P11U_TOKEN_READ_ONLY,    /* real HiCOS card: certificates and public keys only */
 	P11U_TOKEN_FULL,         /* p11unlock test card */
+	P11U_TOKEN_STALLED,      /* a card that stopped answering within card_timeout: no token
+	                            until it answers again or is taken out (CKR_DEVICE_ERROR) */
 };
 
 enum p11u_login {
@@ -67,6 +78,14 @@ struct p11u_slot {
 	char *reader_name;
 	CK_SLOT_ID card_slot_id; /* 2n */
 	bool listed;             /* in the latest reader list */
+
+	/* The card lock (see the top of this file) and who holds it. */
+	pthread_mutex_t io_lock;
+	pthread_t io_owner;
+	bool io_owned;
+	/* What the card layer talks through: the connection's transport, called without the
+	 * module lock. */
+	struct p11u_transport transport;
 
 	/* Presence.  Without a connection, pcscd's event counter tells a new insertion. */
 	bool have_event_count;
@@ -139,8 +158,9 @@ struct p11u_module {
 
 	unsigned long generation; /* source of token generations */
 
-	bool finalizing; /* C_Finalize is waiting for C_WaitForSlotEvent to leave */
-	unsigned waiters;
+	bool finalizing;  /* C_Finalize waits for the calls under way to leave */
+	unsigned calls;   /* calls between enter and leave */
+	unsigned waiters; /* of which C_WaitForSlotEvent calls waiting without the lock */
 };
 
 struct p11u_call {
@@ -148,7 +168,11 @@ struct p11u_call {
 	struct p11u_module *m;
 	CK_SESSION_HANDLE handle;     /* for the log line */
 	struct p11u_session *session; /* set by p11u_enter_session() */
+	struct p11u_slot *slot;       /* set by p11u_enter_slot() */
+	bool uc;                      /* ... and whether its ID is the user-code slot */
+	struct p11u_slot *claimed;    /* the slot whose card lock this call holds */
 	bool locked;
+	bool counted; /* in m->calls */
 };
 
 CK_RV p11u_initialize(CK_VOID_PTR init_args);
@@ -158,9 +182,14 @@ CK_RV p11u_get_info(CK_INFO_PTR info, CK_BYTE cryptoki_major, CK_BYTE cryptoki_m
 /* Every entry point: enter (initialized in this process, lock), do one thing, leave (unlock,
  * log the result under P11U_LOG_CALL).  p11u_leave() must be called whatever enter returned. */
 CK_RV p11u_enter(struct p11u_call *call, const char *name);
-/* p11u_enter() plus the session lookup (CKR_SESSION_HANDLE_INVALID, or CKR_DEVICE_REMOVED
- * once when its token went away). */
+/* p11u_enter() plus the session lookup and its slot's card lock (CKR_SESSION_HANDLE_INVALID,
+ * or CKR_DEVICE_REMOVED once when its token went away). */
 CK_RV p11u_enter_session(struct p11u_call *call, const char *name, CK_SESSION_HANDLE handle);
+/* The same without waiting for the card lock, for calls that need no card (C_GetSessionInfo):
+ * a slot in use by another call is not brought up to date. */
+CK_RV p11u_enter_session_nowait(struct p11u_call *call, const char *name, CK_SESSION_HANDLE handle);
+/* p11u_enter() plus the slot lookup (call->slot, call->uc) and its card lock. */
+CK_RV p11u_enter_slot(struct p11u_call *call, const char *name, CK_SLOT_ID id);
 CK_RV p11u_leave(struct p11u_call *call, CK_RV rv);
 /* An entry point this module does not implement: enter, return refusal, leave. */
 CK_RV p11u_refuse(const char *name, CK_RV refusal);
@@ -171,6 +200,17 @@ CK_RV p11u_refuse(const char *name, CK_RV refusal);
 void p11u_call_suspend(struct p11u_call *call);
 CK_RV p11u_call_resume(struct p11u_call *call);
 
+/* The card lock of a slot for the rest of the call (released by p11u_leave).  claim waits,
+ * without the module lock, at most twice card_timeout (then CKR_DEVICE_ERROR); try_claim does
+ * not wait.  A call holds one slot's card lock at most. */
+CK_RV p11u_slot_claim(struct p11u_call *call, struct p11u_slot *slot);
+bool p11u_slot_try_claim(struct p11u_call *call, struct p11u_slot *slot);
+/* Whether the calling thread holds the slot's card lock. */
+bool p11u_slot_owned(const struct p11u_slot *slot);
+/* The module lock, for the slot transport only: it gives the lock up around PC/SC calls. */
+void p11u_module_unlock(void);
+void p11u_module_lock(void);
+
 /* ------------------------------------------------------------------------------------------
  * slot.c
  * ------------------------------------------------------------------------------------------ */
@@ -180,11 +220,17 @@ CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_
 CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
 /* Slot by ID, brought up to date (p11u_slot_sync). */
 CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);
+/* Slot by ID, as it is (no pcscd or card I/O). */
+CK_RV p11u_slot_by_id(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);
 /* Notices insertion, removal and resets: no card I/O, except reading a newly inserted card
- * once (p11u_card_open + objects). */
+ * once (p11u_card_open + objects).  A slot whose card lock another call holds is left as it
+ * is: that call notices changes itself. */
 void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot);
 /* Forgets the card: objects, logins and secrets; its sessions become stale. */
 void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot);
+/* The card stopped answering within card_timeout: forgets it like a removal, and shows it as
+ * not answering (P11U_TOKEN_STALLED) until it answers again or is taken out. */
+void p11u_slot_stalled(struct p11u_module *m, struct p11u_slot *slot);
 void p11u_slots_free(struct p11u_module *m);
 /* In a forked child: wipes the secrets kept for logins of the parent, touching nothing else. */
 void p11u_slots_wipe_secrets(struct p11u_module *m);
@@ -201,7 +247,7 @@ void p11u_pad(CK_UTF8CHAR *field, size_t size, const char *text);
 
 /* At insertion: label (holder and end of the card number) and the first counter reading. */
 void p11u_token_setup(struct p11u_module *m, struct p11u_slot *slot);
-CK_RV p11u_token_get_info(struct p11u_module *m, CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info);
+CK_RV p11u_token_get_info(struct p11u_call *call, CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info);
 /* Reads both counters from the card (no cost) unless the last reading is younger than about a
  * second; force reads anyway. */
 CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot, bool force);
@@ -216,6 +262,9 @@ CK_RV p11u_token_card_result(struct p11u_module *m, struct p11u_slot *slot,
 /* Ends the login of one token and wipes its secret. */
 void p11u_token_logout(struct p11u_module *m, struct p11u_slot *slot, bool uc);
 bool p11u_token_user_logged_in(const struct p11u_slot *slot);
+/* Whether the token of a slot can be used: CKR_TOKEN_NOT_PRESENT, CKR_TOKEN_NOT_RECOGNIZED,
+ * CKR_DEVICE_ERROR (card not answering) or CKR_OK. */
+CK_RV p11u_token_usable(const struct p11u_slot *slot, bool uc);
 /* CKR_FUNCTION_NOT_SUPPORTED (with a P11U_LOG_CARD line) unless the card gets security
  * operations (a real HiCOS card never does). */
 CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *what);
@@ -223,7 +272,7 @@ CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *
 CK_RV p11u_token_status_value(struct p11u_module *m, struct p11u_slot *slot, char *out,
                               size_t out_size);
 /* The vendor interface (include/p11unlock/p11unlock.h). */
-CK_RV p11u_token_tries_left(struct p11u_module *m, CK_SLOT_ID slot_id, CK_ULONG_PTR pin_tries,
+CK_RV p11u_token_tries_left(struct p11u_call *call, CK_SLOT_ID slot_id, CK_ULONG_PTR pin_tries,
                             CK_ULONG_PTR user_code_tries);
 CK_RV p11u_token_card_info(struct p11u_module *m, CK_SLOT_ID slot_id, P11UNLOCK_CARD_INFO *info);
 
@@ -234,11 +283,14 @@ CK_RV p11u_token_card_info(struct p11u_module *m, CK_SLOT_ID slot_id, P11UNLOCK_
 CK_RV p11u_session_open(struct p11u_module *m, CK_SLOT_ID slot_id, CK_FLAGS flags,
                         CK_SESSION_HANDLE_PTR handle);
 CK_RV p11u_session_close(struct p11u_module *m, struct p11u_session *s);
-CK_RV p11u_session_close_all(struct p11u_module *m, CK_SLOT_ID slot_id);
+CK_RV p11u_session_close_all(struct p11u_module *m, struct p11u_slot *slot, bool uc);
 CK_RV p11u_session_get_info(struct p11u_module *m, struct p11u_session *s,
                             CK_SESSION_INFO_PTR info);
-CK_RV p11u_session_lookup(struct p11u_module *m, CK_SESSION_HANDLE handle,
-                          struct p11u_session **out);
+/* The session with this handle, NULL when there is none (no check of its token). */
+struct p11u_session *p11u_session_find(const struct p11u_module *m, CK_SESSION_HANDLE handle);
+/* CKR_OK for a session whose token is still there; else CKR_DEVICE_REMOVED, and the session is
+ * forgotten (when remove is set: only a holder of its slot's card lock may). */
+CK_RV p11u_session_check_live(struct p11u_module *m, struct p11u_session *s, bool remove);
 /* Live sessions on one token (stale ones of an earlier card are not counted). */
 CK_ULONG p11u_sessions_count(const struct p11u_module *m, const struct p11u_slot *slot, bool uc,
                              bool rw_only);
@@ -252,6 +304,10 @@ void p11u_sessions_free(struct p11u_module *m);
 
 CK_RV p11u_login(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE user_type,
                  const CK_UTF8CHAR *pin, CK_ULONG pin_len);
+/* P11U_Login of the vendor interface: the VERIFY only when the card's counter is tries_seen. */
+CK_RV p11u_login_expected(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE user_type,
+                          const CK_UTF8CHAR *pin, CK_ULONG pin_len, CK_ULONG tries_seen,
+                          CK_ULONG_PTR tries_now);
 CK_RV p11u_logout(struct p11u_module *m, struct p11u_session *s);
 CK_RV p11u_set_pin(struct p11u_module *m, struct p11u_session *s, const CK_UTF8CHAR *old_pin,
                    CK_ULONG old_len, const CK_UTF8CHAR *new_pin, CK_ULONG new_len);

@@ -6,7 +6,7 @@
  *   "PKCS 11" 3.0  the default (tools such as pkcs11-tool 0.23 assume 3.0); its 3.0-only
  *                  functions return CKR_FUNCTION_NOT_SUPPORTED, and its C_GetInfo says 3.0
  *   "PKCS 11" 2.40 the same module as C_GetFunctionList returns
- *   "Vendor P11UNLOCK" 1.0
+ *   "Vendor P11UNLOCK" 1.1, and 1.0 for callers that ask for exactly that version
  * C_GetInterface matches a requested version exactly. */
 #include "config.h"
 
@@ -158,7 +158,7 @@ static CK_RV vendor_get_tries_left(CK_SLOT_ID slot, CK_ULONG_PTR pin_tries,
 	CK_RV rv = p11u_enter(&call, "P11U_GetTriesLeft");
 
 	if (rv == CKR_OK)
-		rv = p11u_token_tries_left(call.m, slot, pin_tries, user_code_tries);
+		rv = p11u_token_tries_left(&call, slot, pin_tries, user_code_tries);
 	return p11u_leave(&call, rv);
 }
 
@@ -172,10 +172,29 @@ static CK_RV vendor_get_card_info(CK_SLOT_ID slot, P11UNLOCK_CARD_INFO *info)
 	return p11u_leave(&call, rv);
 }
 
+static CK_RV vendor_login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_UTF8CHAR_PTR pin,
+                          CK_ULONG pin_len, CK_ULONG tries_seen, CK_ULONG_PTR tries_now)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter_session(&call, "P11U_Login", session);
+
+	if (rv == CKR_OK)
+		rv = p11u_login_expected(call.m, call.session, user_type, pin, pin_len, tries_seen,
+		                         tries_now);
+	return p11u_leave(&call, rv);
+}
+
+/* A 1.0 caller reads the first members only. */
+#define P11U_VENDOR_FUNCTIONS vendor_get_tries_left, vendor_get_card_info, vendor_login
+
 static P11UNLOCK_FUNCTION_LIST vendor_list = {
     {P11UNLOCK_VERSION_MAJOR, P11UNLOCK_VERSION_MINOR},
-    vendor_get_tries_left,
-    vendor_get_card_info,
+    P11U_VENDOR_FUNCTIONS,
+};
+
+static P11UNLOCK_FUNCTION_LIST vendor_list_1_0 = {
+    {1, 0},
+    P11U_VENDOR_FUNCTIONS,
 };
 
 /* --- interfaces ---------------------------------------------------------------------------- */
@@ -184,6 +203,7 @@ static CK_INTERFACE interfaces[] = {
     {(CK_CHAR *)"PKCS 11", &function_list_3_0, 0},
     {(CK_CHAR *)"PKCS 11", &function_list_2_40, 0},
     {(CK_CHAR *)P11UNLOCK_INTERFACE_NAME, &vendor_list, 0},
+    {(CK_CHAR *)P11UNLOCK_INTERFACE_NAME, &vendor_list_1_0, 0},
 };
 
 #define N_INTERFACES (sizeof interfaces / sizeof interfaces[0])

@@ -29,8 +29,10 @@ src_pkcs11_libp11u_pkcs11_la_LIBADD = src/pkcs11/libp11u-ckr.la \
 pkcs11_LTLIBRARIES += src/pkcs11/p11unlock-pkcs11.la
 src_pkcs11_p11unlock_pkcs11_la_SOURCES =
 src_pkcs11_p11unlock_pkcs11_la_LIBADD = src/pkcs11/libp11u-pkcs11.la
+# -z nodelete: a reader's I/O thread may still be in pcscd when the application finalizes and
+# unloads the module (a stalled card, src/pcsc/reader.h); the code it returns to must stay.
 src_pkcs11_p11unlock_pkcs11_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
-	-Wl,--version-script=$(srcdir)/src/pkcs11/p11unlock-pkcs11.map
+	-Wl,-z,nodelete -Wl,--version-script=$(srcdir)/src/pkcs11/p11unlock-pkcs11.map
 EXTRA_src_pkcs11_p11unlock_pkcs11_la_DEPENDENCIES = $(srcdir)/src/pkcs11/p11unlock-pkcs11.map
 EXTRA_DIST += src/pkcs11/p11unlock-pkcs11.map
 

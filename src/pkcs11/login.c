@@ -29,6 +29,10 @@
  * CKR_PIN_LOCKED), without card I/O when the counters already say so.  Only an explicit SO
  * login (or `p11unlock --last-try`, which uses it) may spend it.
  *
+ * The vendor interface's P11U_Login is C_Login with the count the holder saw: the counter is
+ * read in the VERIFY's own PC/SC transaction, and nothing is sent unless it is that count (so a
+ * try another process spent meanwhile never turns the holder's try into an unseen last one).
+ *
  * Secrets are copied into bounded buffers, wiped with OPENSSL_cleanse, and never logged. */
 #include "config.h"
 
@@ -37,6 +41,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "p11unlock/p11unlock.h"
 #include "pkcs11/front.h"
 
 static const char *secret_name(enum p11u_secret which)
@@ -114,11 +119,77 @@ static enum p11u_card_rv verify(struct p11u_module *m, struct p11u_slot *slot,
 	return crv;
 }
 
-static CK_RV login_user(struct p11u_module *m, struct p11u_slot *slot, const CK_UTF8CHAR *pin,
-                        CK_ULONG len)
+/* Records a counter reading of one secret. */
+static void set_counter(struct p11u_module *m, struct p11u_slot *slot, enum p11u_secret which,
+                        int tries)
 {
-	int tries = -1;
+	bool pin = which == P11U_SECRET_PIN;
+
+	p11u_token_set_counters(m, slot, pin ? tries : -1, pin ? -1 : tries);
+}
+
+/* In the caller's transaction: the secret's counter, and whether it is the count the holder
+ * saw (CKR_OK), or not (P11UNLOCK_CKR_TRIES_CHANGED; CKR_PIN_LOCKED at 0). */
+static CK_RV expect_tries(struct p11u_module *m, struct p11u_slot *slot, enum p11u_secret which,
+                          int expected, int *tries_now)
+{
+	struct p11u_secret_state st;
+	enum p11u_card_rv crv = p11u_card_secret_state(slot->card, which, &st);
+
+	if (crv != P11U_CARD_OK)
+		return p11u_token_card_result(m, slot, crv);
+	*tries_now = st.tries_left;
+	set_counter(m, slot, which, st.tries_left);
+	if (st.tries_left == expected)
+		return CKR_OK;
+	P11U_DEBUG(P11U_LOG_CARD,
+	           "reader %s: %s has %d tries left, the holder saw %d: nothing sent",
+	           slot->reader_name, secret_name(which), st.tries_left, expected);
+	return st.tries_left == 0 ? CKR_PIN_LOCKED : P11UNLOCK_CKR_TRIES_CHANGED;
+}
+
+/* The counter check and the VERIFY in one PC/SC transaction.  A reset by another process
+ * (reported before anything is sent) ends the transaction: both run once more. */
+static CK_RV verify_expected(struct p11u_module *m, struct p11u_slot *slot, enum p11u_secret which,
+                             const CK_UTF8CHAR *secret, CK_ULONG len, int expected, int *tries_now)
+{
+	enum p11u_card_rv crv = P11U_CARD_OK;
+	CK_RV rv = CKR_OK;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		crv = p11u_card_begin(slot->card);
+		if (crv == P11U_CARD_OK) {
+			rv = expect_tries(m, slot, which, expected, tries_now);
+			if (rv == CKR_OK)
+				crv = p11u_card_verify(slot->card, which, secret, len, tries_now);
+			if (slot->card != NULL) /* a removal met by expect_tries drops the card */
+				p11u_card_end(slot->card);
+		}
+		if (rv != CKR_OK || crv != P11U_CARD_E_RESET)
+			break;
+		p11u_token_card_result(m, slot, crv);
+	}
+	if (rv != CKR_OK)
+		return rv;
+	return crv == P11U_CARD_OK ? CKR_OK : secret_result(m, slot, which, crv, *tries_now);
+}
+
+/* VERIFY of a login, with the holder's count when expected >= 0 (P11U_Login). */
+static CK_RV verify_login(struct p11u_module *m, struct p11u_slot *slot, enum p11u_secret which,
+                          const CK_UTF8CHAR *secret, CK_ULONG len, int expected, int *tries_now)
+{
 	enum p11u_card_rv crv;
+
+	if (expected >= 0)
+		return verify_expected(m, slot, which, secret, len, expected, tries_now);
+	crv = verify(m, slot, which, secret, len, tries_now);
+	return crv == P11U_CARD_OK ? CKR_OK : secret_result(m, slot, which, crv, *tries_now);
+}
+
+static CK_RV login_user(struct p11u_module *m, struct p11u_slot *slot, const CK_UTF8CHAR *pin,
+                        CK_ULONG len, int expected, int *tries_now)
+{
+	CK_RV rv;
 
 	if (slot->card_login == P11U_LOGIN_USER)
 		return CKR_USER_ALREADY_LOGGED_IN;
@@ -126,19 +197,18 @@ static CK_RV login_user(struct p11u_module *m, struct p11u_slot *slot, const CK_
 		return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
 	if (!format_ok(slot, P11U_SECRET_PIN, pin, len, "C_Login"))
 		return CKR_PIN_INCORRECT;
-	crv = verify(m, slot, P11U_SECRET_PIN, pin, len, &tries);
-	if (crv != P11U_CARD_OK)
-		return secret_result(m, slot, P11U_SECRET_PIN, crv, tries);
+	rv = verify_login(m, slot, P11U_SECRET_PIN, pin, len, expected, tries_now);
+	if (rv != CKR_OK)
+		return rv;
 	slot->card_login = P11U_LOGIN_USER;
 	p11u_token_set_counters(m, slot, P11U_TRIES_MAX, -1);
 	return CKR_OK;
 }
 
 static CK_RV login_so(struct p11u_module *m, struct p11u_slot *slot, const CK_UTF8CHAR *code,
-                      CK_ULONG len)
+                      CK_ULONG len, int expected, int *tries_now)
 {
-	int tries = -1;
-	enum p11u_card_rv crv;
+	CK_RV rv;
 
 	if (slot->card_login == P11U_LOGIN_SO)
 		return CKR_USER_ALREADY_LOGGED_IN;
@@ -149,9 +219,9 @@ static CK_RV login_so(struct p11u_module *m, struct p11u_slot *slot, const CK_UT
 		return CKR_SESSION_READ_ONLY_EXISTS;
 	if (!format_ok(slot, P11U_SECRET_USER_CODE, code, len, "C_Login(CKU_SO)"))
 		return CKR_PIN_INCORRECT;
-	crv = verify(m, slot, P11U_SECRET_USER_CODE, code, len, &tries);
-	if (crv != P11U_CARD_OK)
-		return secret_result(m, slot, P11U_SECRET_USER_CODE, crv, tries);
+	rv = verify_login(m, slot, P11U_SECRET_USER_CODE, code, len, expected, tries_now);
+	if (rv != CKR_OK)
+		return rv;
 	keep_secret(&slot->card_secret, code, len);
 	slot->card_login = P11U_LOGIN_SO;
 	p11u_token_set_counters(m, slot, -1, P11U_TRIES_MAX);
@@ -189,16 +259,25 @@ static CK_RV login_user_code_token(struct p11u_slot *slot, CK_USER_TYPE user_typ
 	return CKR_OK;
 }
 
-CK_RV p11u_login(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE user_type,
-                 const CK_UTF8CHAR *pin, CK_ULONG pin_len)
+/* The checks every login starts with. */
+static CK_RV login_args(CK_USER_TYPE user_type, const CK_UTF8CHAR *pin, CK_ULONG pin_len)
 {
-	struct p11u_slot *slot = s->slot;
-	CK_RV rv;
-
 	if (pin == NULL && pin_len != 0)
 		return CKR_ARGUMENTS_BAD;
 	if (user_type != CKU_USER && user_type != CKU_SO && user_type != CKU_CONTEXT_SPECIFIC)
 		return CKR_USER_TYPE_INVALID;
+	return CKR_OK;
+}
+
+CK_RV p11u_login(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE user_type,
+                 const CK_UTF8CHAR *pin, CK_ULONG pin_len)
+{
+	struct p11u_slot *slot = s->slot;
+	int tries = -1;
+	CK_RV rv = login_args(user_type, pin, pin_len);
+
+	if (rv != CKR_OK)
+		return rv;
 	if (s->uc)
 		return login_user_code_token(slot, user_type, pin, pin_len);
 	rv = p11u_token_require_security_ops(slot, "C_Login");
@@ -206,12 +285,41 @@ CK_RV p11u_login(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE use
 		return rv;
 	switch (user_type) {
 	case CKU_USER:
-		return login_user(m, slot, pin, pin_len);
+		return login_user(m, slot, pin, pin_len, -1, &tries);
 	case CKU_SO:
-		return login_so(m, slot, pin, pin_len);
+		return login_so(m, slot, pin, pin_len, -1, &tries);
 	default:
 		return login_context_specific(m, slot, pin, pin_len);
 	}
+}
+
+CK_RV p11u_login_expected(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE user_type,
+                          const CK_UTF8CHAR *pin, CK_ULONG pin_len, CK_ULONG tries_seen,
+                          CK_ULONG_PTR tries_now)
+{
+	struct p11u_slot *slot = s->slot;
+	int tries = -1;
+	CK_RV rv = login_args(user_type, pin, pin_len);
+
+	if (rv == CKR_OK &&
+	    (user_type == CKU_CONTEXT_SPECIFIC || tries_seen < 1 || tries_seen > P11U_TRIES_MAX))
+		rv = CKR_ARGUMENTS_BAD;
+	if (rv != CKR_OK)
+		return rv;
+	if (s->uc)
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	rv = p11u_token_require_security_ops(slot, "P11U_Login");
+	if (rv != CKR_OK)
+		return rv;
+	if (user_type == CKU_USER)
+		rv = login_user(m, slot, pin, pin_len, (int)tries_seen, &tries);
+	else
+		rv = login_so(m, slot, pin, pin_len, (int)tries_seen, &tries);
+	if (rv == CKR_OK)
+		tries = P11U_TRIES_MAX;
+	if (tries_now != NULL && tries >= 0)
+		*tries_now = (CK_ULONG)tries;
+	return rv;
 }
 
 CK_RV p11u_logout(struct p11u_module *m, struct p11u_session *s)

@@ -62,7 +62,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	CK_RV rv = p11u_enter(&call, __func__);
 
 	if (rv == CKR_OK)
-		rv = p11u_token_get_info(call.m, slotID, pInfo);
+		rv = p11u_token_get_info(&call, slotID, pInfo);
 	return p11u_leave(&call, rv);
 }
 
@@ -176,17 +176,17 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 {
 	struct p11u_call call;
-	CK_RV rv = p11u_enter(&call, __func__);
+	CK_RV rv = p11u_enter_slot(&call, __func__, slotID);
 
 	if (rv == CKR_OK)
-		rv = p11u_session_close_all(call.m, slotID);
+		rv = p11u_session_close_all(call.m, call.slot, call.uc);
 	return p11u_leave(&call, rv);
 }
 
 CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
 	struct p11u_call call;
-	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
+	CK_RV rv = p11u_enter_session_nowait(&call, __func__, hSession);
 
 	if (rv == CKR_OK)
 		rv = p11u_session_get_info(call.m, call.session, pInfo);

@@ -34,12 +34,10 @@ static CK_RV token_for_mechanisms(struct p11u_module *m, CK_SLOT_ID slot_id,
 	bool uc;
 	CK_RV rv = p11u_slot_lookup(m, slot_id, slot, &uc);
 
+	if (rv == CKR_OK)
+		rv = p11u_token_usable(*slot, uc);
 	if (rv != CKR_OK)
 		return rv;
-	if (!p11u_token_present(*slot, uc))
-		return CKR_TOKEN_NOT_PRESENT;
-	if (!uc && (*slot)->state == P11U_TOKEN_UNRECOGNIZED)
-		return CKR_TOKEN_NOT_RECOGNIZED;
 	*with_keys = !uc && (*slot)->state == P11U_TOKEN_FULL;
 	return CKR_OK;
 }

@@ -73,12 +73,10 @@ CK_RV p11u_session_open(struct p11u_module *m, CK_SLOT_ID slot_id, CK_FLAGS flag
 	if (!(flags & CKF_SERIAL_SESSION))
 		return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
 	rv = p11u_slot_lookup(m, slot_id, &slot, &uc);
+	if (rv == CKR_OK)
+		rv = p11u_token_usable(slot, uc);
 	if (rv != CKR_OK)
 		return rv;
-	if (!p11u_token_present(slot, uc))
-		return CKR_TOKEN_NOT_PRESENT;
-	if (!uc && slot->state == P11U_TOKEN_UNRECOGNIZED)
-		return CKR_TOKEN_NOT_RECOGNIZED;
 	if (!(flags & CKF_RW_SESSION) && !uc && slot->card_login == P11U_LOGIN_SO)
 		return CKR_SESSION_READ_WRITE_SO_EXISTS;
 
@@ -125,14 +123,8 @@ CK_RV p11u_session_close(struct p11u_module *m, struct p11u_session *s)
 	return CKR_OK;
 }
 
-CK_RV p11u_session_close_all(struct p11u_module *m, CK_SLOT_ID slot_id)
+CK_RV p11u_session_close_all(struct p11u_module *m, struct p11u_slot *slot, bool uc)
 {
-	struct p11u_slot *slot;
-	bool uc;
-	CK_RV rv = p11u_slot_lookup(m, slot_id, &slot, &uc);
-
-	if (rv != CKR_OK)
-		return rv;
 	for (size_t i = 0; i < m->n_sessions;) {
 		if (m->sessions[i]->slot == slot && m->sessions[i]->uc == uc)
 			session_remove(m, i);
@@ -143,23 +135,22 @@ CK_RV p11u_session_close_all(struct p11u_module *m, CK_SLOT_ID slot_id)
 	return CKR_OK;
 }
 
-CK_RV p11u_session_lookup(struct p11u_module *m, CK_SESSION_HANDLE handle,
-                          struct p11u_session **out)
+struct p11u_session *p11u_session_find(const struct p11u_module *m, CK_SESSION_HANDLE handle)
 {
-	for (size_t i = 0; i < m->n_sessions; i++) {
-		struct p11u_session *s = m->sessions[i];
+	for (size_t i = 0; i < m->n_sessions; i++)
+		if (m->sessions[i]->handle == handle)
+			return m->sessions[i];
+	return NULL;
+}
 
-		if (s->handle != handle)
-			continue;
-		p11u_slot_sync(m, s->slot);
-		if (!session_is_live(s)) {
-			session_remove(m, i);
-			return CKR_DEVICE_REMOVED;
-		}
-		*out = s;
+CK_RV p11u_session_check_live(struct p11u_module *m, struct p11u_session *s, bool remove)
+{
+	if (session_is_live(s))
 		return CKR_OK;
-	}
-	return CKR_SESSION_HANDLE_INVALID;
+	/* Another call may be using it: only the holder of the card lock frees it. */
+	if (remove)
+		session_remove(m, session_index(m, s));
+	return CKR_DEVICE_REMOVED;
 }
 
 static CK_STATE session_state(const struct p11u_session *s)

@@ -6,7 +6,10 @@
  *
  * Cost model (NSS polls C_GetSlotInfo and C_GetSessionInfo every second): p11u_slot_sync()
  * asks pcscd only (SCardStatus on our connection, or the reader's event counter); the card is
- * read once per insertion, by the first call that notices it. */
+ * read once per insertion, by the first call that notices it.
+ *
+ * The card layer talks to a reader through the slot's transport, which gives up the module
+ * lock around each PC/SC call: a slow or stalled card holds only its own slot's card lock. */
 #include "config.h"
 
 #include <errno.h>
@@ -46,6 +49,61 @@ static struct p11u_slot *slot_by_name(struct p11u_module *m, const char *name)
 	return NULL;
 }
 
+/* ---- the slot transport: the connection's, without the module lock ------------------- */
+
+static const struct p11u_transport *conn_transport(struct p11u_slot *slot)
+{
+	/* Only the holder of the card lock talks to the card (front.h). */
+	if (slot->conn == NULL || !p11u_slot_owned(slot)) {
+		P11U_DEBUG(P11U_LOG_PCSC, "reader %s: card I/O without the card lock refused",
+		           slot->reader_name);
+		return NULL;
+	}
+	return p11u_reader_transport(slot->conn);
+}
+
+static enum p11u_io_rv slot_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                                     size_t *resp_len)
+{
+	const struct p11u_transport *t = conn_transport(ctx);
+	enum p11u_io_rv io;
+
+	if (t == NULL)
+		return P11U_IO_ERROR;
+	p11u_module_unlock();
+	io = t->transmit(t->ctx, cmd, cmd_len, resp, resp_len);
+	p11u_module_lock();
+	return io;
+}
+
+static enum p11u_io_rv slot_begin(void *ctx)
+{
+	const struct p11u_transport *t = conn_transport(ctx);
+	enum p11u_io_rv io;
+
+	if (t == NULL)
+		return P11U_IO_ERROR;
+	p11u_module_unlock();
+	io = t->begin(t->ctx);
+	p11u_module_lock();
+	return io;
+}
+
+static enum p11u_io_rv slot_end(void *ctx)
+{
+	const struct p11u_transport *t = conn_transport(ctx);
+	enum p11u_io_rv io;
+
+	if (t == NULL)
+		return P11U_IO_ERROR;
+	p11u_module_unlock();
+	io = t->end(t->ctx);
+	p11u_module_lock();
+	return io;
+}
+
+/* ---- the slot table --------------------------------------------------------------------- */
+
 static struct p11u_slot *slot_add(struct p11u_module *m, const char *name)
 {
 	struct p11u_slot **grown, *slot;
@@ -62,6 +120,11 @@ static struct p11u_slot *slot_add(struct p11u_module *m, const char *name)
 		free(slot);
 		return NULL;
 	}
+	pthread_mutex_init(&slot->io_lock, NULL);
+	slot->transport.ctx = slot;
+	slot->transport.transmit = slot_transmit;
+	slot->transport.begin = slot_begin;
+	slot->transport.end = slot_end;
 	slot->card_slot_id = 2 * (CK_SLOT_ID)m->n_slots;
 	m->slots[m->n_slots++] = slot;
 	P11U_DEBUG(P11U_LOG_PCSC, "reader %s: slots %lu and %lu", name, slot->card_slot_id,
@@ -69,26 +132,49 @@ static struct p11u_slot *slot_add(struct p11u_module *m, const char *name)
 	return slot;
 }
 
-void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot)
+/* Forgets the card object, its objects and logins; the connection stays.  The card is freed
+ * last: freeing may end a transaction, which gives up the module lock. */
+static void forget_card(struct p11u_module *m, struct p11u_slot *slot)
 {
-	if (slot->state != P11U_TOKEN_NONE)
-		P11U_DEBUG(P11U_LOG_CARD, "reader %s: token closed", slot->reader_name);
+	struct p11u_card *card = slot->card;
+
 	p11u_token_logout(m, slot, true);
 	p11u_token_logout(m, slot, false);
 	p11u_objects_free(&slot->objects);
 	memset(&slot->objects, 0, sizeof slot->objects);
-	if (slot->card != NULL)
-		p11u_card_free(slot->card);
-	if (slot->conn != NULL)
-		p11u_reader_disconnect(slot->conn);
 	slot->card = NULL;
-	slot->conn = NULL;
 	slot->info = NULL;
-	slot->state = P11U_TOKEN_NONE;
-	slot->card_gen = 0;
 	slot->uc_gen = 0;
 	memset(&slot->counters, 0, sizeof slot->counters);
 	slot->label[0] = '\0';
+	if (card != NULL)
+		p11u_card_free(card);
+}
+
+void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot)
+{
+	if (slot->state != P11U_TOKEN_NONE)
+		P11U_DEBUG(P11U_LOG_CARD, "reader %s: token closed", slot->reader_name);
+	slot->state = P11U_TOKEN_NONE;
+	slot->card_gen = 0;
+	forget_card(m, slot);
+	/* Never waits: a stalled connection is closed by its I/O thread when pcscd returns. */
+	if (slot->conn != NULL)
+		p11u_reader_disconnect(slot->conn);
+	slot->conn = NULL;
+}
+
+void p11u_slot_stalled(struct p11u_module *m, struct p11u_slot *slot)
+{
+	if (slot->state == P11U_TOKEN_STALLED)
+		return;
+	P11U_DEBUG(P11U_LOG_CARD,
+	           "reader %s: the card did not answer within %u s: no token until it answers "
+	           "again or is taken out",
+	           slot->reader_name, m->config.card_timeout);
+	slot->state = P11U_TOKEN_STALLED;
+	slot->card_gen = ++m->generation;
+	forget_card(m, slot);
 }
 
 static void set_unrecognized(struct p11u_module *m, struct p11u_slot *slot, const char *why)
@@ -98,12 +184,33 @@ static void set_unrecognized(struct p11u_module *m, struct p11u_slot *slot, cons
 	slot->card_gen = ++m->generation;
 }
 
+/* Opens a connection (without the module lock: it may take up to card_timeout). */
+static enum p11u_io_rv connect_reader(struct p11u_module *m, struct p11u_slot *slot)
+{
+	struct p11u_reader *conn = NULL;
+	enum p11u_io_rv io;
+
+	p11u_module_unlock();
+	io = p11u_reader_connect(slot->reader_name, m->config.card_timeout * 1000U, &conn);
+	p11u_module_lock();
+	slot->conn = conn;
+	return io;
+}
+
+/* The connection and the card of a failed insertion. */
+static void discard_insertion(struct p11u_slot *slot, struct p11u_card *card)
+{
+	if (card != NULL)
+		p11u_card_free(card);
+	p11u_reader_disconnect(slot->conn);
+	slot->conn = NULL;
+}
+
 /* A card was inserted: identify it, read its public files once and build the objects. */
 static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
                         const struct p11u_reader_state *rs)
 {
 	struct p11u_object_options opts;
-	struct p11u_reader *conn;
 	struct p11u_card *card;
 	const uint8_t *atr;
 	size_t atr_len;
@@ -115,20 +222,29 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 		set_unrecognized(m, slot, "mute");
 		return;
 	}
-	io = p11u_reader_connect(m->pcsc, slot->reader_name, &conn);
+	io = connect_reader(m, slot);
 	if (io == P11U_IO_NO_CARD) {
 		/* Gone again, or not powered yet: look again next time. */
 		slot->have_event_count = false;
+		return;
+	}
+	if (io == P11U_IO_TIMEOUT) {
+		/* Not again for this insertion: each try would leave a thread in pcscd. */
+		p11u_slot_stalled(m, slot);
 		return;
 	}
 	if (io != P11U_IO_OK) {
 		set_unrecognized(m, slot, "cannot connect");
 		return;
 	}
-	atr = p11u_reader_atr(conn, &atr_len);
-	crv = p11u_card_open(p11u_reader_transport(conn), atr, atr_len, &card);
+	atr = p11u_reader_atr(slot->conn, &atr_len);
+	crv = p11u_card_open(&slot->transport, atr, atr_len, &card);
+	if (crv == P11U_CARD_E_TIMEOUT) {
+		p11u_slot_stalled(m, slot); /* the connection stays, to see it answer again */
+		return;
+	}
 	if (crv != P11U_CARD_OK) {
-		p11u_reader_disconnect(conn);
+		discard_insertion(slot, NULL);
 		if (crv == P11U_CARD_E_REMOVED)
 			slot->have_event_count = false;
 		else
@@ -142,8 +258,7 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 		    P11U_LOG_CARD,
 		    "reader %s: p11unlock test card %s gets no token: allow_test_cards is off",
 		    slot->reader_name, info->card_number);
-		p11u_card_free(card);
-		p11u_reader_disconnect(conn);
+		discard_insertion(slot, card);
 		return;
 	}
 	opts.private_keys = p11u_card_has_security_ops(card);
@@ -152,12 +267,10 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 	if (rv != CKR_OK) {
 		p11u_objects_free(&slot->objects);
 		memset(&slot->objects, 0, sizeof slot->objects);
-		p11u_card_free(card);
-		p11u_reader_disconnect(conn);
+		discard_insertion(slot, card);
 		set_unrecognized(m, slot, "objects could not be built");
 		return;
 	}
-	slot->conn = conn;
 	slot->card = card;
 	slot->info = info;
 	slot->state = opts.private_keys ? P11U_TOKEN_FULL : P11U_TOKEN_READ_ONLY;
@@ -168,16 +281,38 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 	p11u_token_setup(m, slot);
 }
 
-void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot)
+/* SCardStatus on the connection, without the module lock. */
+static enum p11u_io_rv check_reader(struct p11u_slot *slot)
+{
+	enum p11u_io_rv io;
+
+	p11u_module_unlock();
+	io = p11u_reader_check(slot->conn);
+	p11u_module_lock();
+	return io;
+}
+
+/* p11u_slot_sync() for the holder of the card lock. */
+static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 {
 	struct p11u_reader_state rs;
 
-	if (slot->conn != NULL) {
-		switch (p11u_reader_check(slot->conn)) {
+	if (slot->conn != NULL && slot->state == P11U_TOKEN_STALLED &&
+	    !p11u_reader_stalled(slot->conn)) {
+		/* pcscd returned at last: read the card again, as after an insertion. */
+		P11U_DEBUG(P11U_LOG_CARD, "reader %s: the card answers again", slot->reader_name);
+		p11u_slot_drop_card(m, slot);
+		slot->have_event_count = false;
+	}
+	if (slot->conn != NULL && slot->state != P11U_TOKEN_STALLED) {
+		switch (check_reader(slot)) {
 		case P11U_IO_OK:
 			return;
 		case P11U_IO_RESET:
 			p11u_token_card_result(m, slot, P11U_CARD_E_RESET);
+			return;
+		case P11U_IO_TIMEOUT:
+			p11u_slot_stalled(m, slot);
 			return;
 		case P11U_IO_ERROR:
 			/* Not necessarily a new card: read it again below. */
@@ -205,12 +340,46 @@ void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot)
 		return;
 	}
 	if (slot->have_event_count && rs.event_count == slot->event_count)
-		return; /* the same insertion as before: nothing new */
+		return; /* the same insertion as before: nothing new (a stalled card stays so) */
 	if (slot->state != P11U_TOKEN_NONE)
 		p11u_slot_drop_card(m, slot);
 	slot->have_event_count = true;
 	slot->event_count = rs.event_count;
 	insert_card(m, slot, &rs);
+}
+
+/* The card lock for a moment, for work that can be skipped while another call uses the
+ * card: true when the caller may go on (*taken: give it back with card_lock_end). */
+static bool card_lock_try(struct p11u_slot *slot, bool *taken)
+{
+	*taken = false;
+	if (p11u_slot_owned(slot))
+		return true;
+	if (pthread_mutex_trylock(&slot->io_lock) != 0)
+		return false;
+	slot->io_owner = pthread_self();
+	slot->io_owned = true;
+	*taken = true;
+	return true;
+}
+
+static void card_lock_end(struct p11u_slot *slot, bool taken)
+{
+	if (!taken)
+		return;
+	slot->io_owned = false;
+	pthread_mutex_unlock(&slot->io_lock);
+}
+
+void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot)
+{
+	bool taken;
+
+	/* A card another call works with is left alone: that call notices changes itself. */
+	if (!card_lock_try(slot, &taken))
+		return;
+	sync_owned(m, slot);
+	card_lock_end(slot, taken);
 }
 
 /* Brings the reader table in line with pcscd's reader list.  Readers seen for the first time
@@ -230,9 +399,15 @@ static void slots_update(struct p11u_module *m, bool quiet)
 		 * C_WaitForSlotEvent is using this one right now. */
 		P11U_DEBUG(P11U_LOG_PCSC, "reader list unavailable");
 		for (size_t i = 0; i < m->n_slots; i++) {
-			m->slots[i]->listed = false;
-			p11u_slot_drop_card(m, m->slots[i]);
-			m->slots[i]->have_event_count = false;
+			struct p11u_slot *slot = m->slots[i];
+			bool taken;
+
+			slot->listed = false;
+			if (!card_lock_try(slot, &taken))
+				continue; /* its call meets the same failure */
+			p11u_slot_drop_card(m, slot);
+			slot->have_event_count = false;
+			card_lock_end(slot, taken);
 		}
 		if (m->waiters == 0) {
 			p11u_pcsc_close(m->pcsc);
@@ -272,12 +447,16 @@ CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_
 	if (list == NULL || m->slot_list == NULL || token_present != m->slot_list_token_present) {
 		CK_SLOT_ID *ids;
 		CK_ULONG n = 0;
+		size_t n_slots;
 
 		slots_update(m, true);
-		ids = calloc(2 * m->n_slots + 1, sizeof *ids);
+		/* Reading a card gives up the module lock: other calls may add readers meanwhile,
+		 * which the next list shows. */
+		n_slots = m->n_slots;
+		ids = calloc(2 * n_slots + 1, sizeof *ids);
 		if (ids == NULL)
 			return CKR_HOST_MEMORY;
-		for (size_t i = 0; i < m->n_slots; i++) {
+		for (size_t i = 0; i < n_slots; i++) {
 			struct p11u_slot *slot = m->slots[i];
 
 			if (!slot->listed)
@@ -306,14 +485,22 @@ CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_
 	return CKR_OK;
 }
 
-CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc)
+CK_RV p11u_slot_by_id(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc)
 {
 	if (id / 2 >= m->n_slots)
 		return CKR_SLOT_ID_INVALID;
 	*slot = m->slots[id / 2];
 	*uc = (id & 1) != 0;
-	p11u_slot_sync(m, *slot);
 	return CKR_OK;
+}
+
+CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc)
+{
+	CK_RV rv = p11u_slot_by_id(m, id, slot, uc);
+
+	if (rv == CKR_OK)
+		p11u_slot_sync(m, *slot);
+	return rv;
 }
 
 CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
@@ -347,6 +534,7 @@ void p11u_slots_free(struct p11u_module *m)
 {
 	for (size_t i = 0; i < m->n_slots; i++) {
 		p11u_slot_drop_card(m, m->slots[i]);
+		pthread_mutex_destroy(&m->slots[i]->io_lock);
 		free(m->slots[i]->reader_name);
 		free(m->slots[i]);
 	}
@@ -402,6 +590,7 @@ static CK_RV wait_for_change(struct p11u_call *call)
 	struct p11u_pcsc *pcsc = m->pcsc;
 	size_t n = 0;
 	enum p11u_io_rv io = P11U_IO_ERROR;
+	unsigned cancel_gen = pcsc != NULL ? p11u_pcsc_cancel_gen(pcsc) : 0;
 	CK_RV rv;
 
 	for (size_t i = 0; i < m->n_slots && n < WAIT_READERS_MAX; i++) {
@@ -415,7 +604,7 @@ static CK_RV wait_for_change(struct p11u_call *call)
 	}
 	p11u_call_suspend(call);
 	if (pcsc != NULL)
-		io = p11u_pcsc_wait_change(pcsc, names, n, WAIT_POLL_MS);
+		io = p11u_pcsc_wait_change(pcsc, cancel_gen, names, n, WAIT_POLL_MS);
 	for (size_t i = 0; i < n; i++)
 		free(copies[i]);
 	rv = p11u_call_resume(call);

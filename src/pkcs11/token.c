@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "pkcs11/errors.h"
 #include "pkcs11/front.h"
 
@@ -50,36 +51,13 @@ void p11u_pad(CK_UTF8CHAR *field, size_t size, const char *text)
 	memset(field + len, ' ', size - len);
 }
 
-/* Text from the card is untrusted: keep well-formed UTF-8 without control characters,
- * replace anything else with '?'. */
-static void sanitize_utf8(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	while (*p != '\0') {
-		size_t n = *p < 0x80             ? 1
-		           : (*p & 0xE0) == 0xC0 ? 2
-		           : (*p & 0xF0) == 0xE0 ? 3
-		           : (*p & 0xF8) == 0xF0 ? 4
-		                                 : 0;
-		bool ok = n > 0 && !(n == 1 && (*p < 0x20 || *p == 0x7F));
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xC0) == 0x80;
-		if (!ok) {
-			*p++ = '?';
-			continue;
-		}
-		p += n;
-	}
-}
-
 /* p11u_pad() for text read from the card. */
 static void pad_untrusted(CK_UTF8CHAR *field, size_t size, const char *text)
 {
 	char copy[128];
 
 	snprintf(copy, sizeof copy, "%s", text);
-	sanitize_utf8(copy);
+	p11u_text_sanitize(copy);
 	p11u_pad(field, size, copy);
 }
 
@@ -122,7 +100,7 @@ static void holder_name(const struct p11u_card_info *info, char *out, size_t out
 		if (out[0] != '\0')
 			break;
 	}
-	sanitize_utf8(out);
+	p11u_text_sanitize(out);
 }
 
 /* Label = holder + " " + the end of the card number, within 32 bytes, so that two cards of one
@@ -143,7 +121,7 @@ static void make_label(struct p11u_slot *slot)
 	while (n > 0 && holder[n - 1] == ' ')
 		n--;
 	snprintf(slot->label, sizeof slot->label, "%.*s %s", (int)n, holder, suffix);
-	sanitize_utf8(slot->label);
+	p11u_text_sanitize(slot->label);
 }
 
 void p11u_token_setup(struct p11u_module *m, struct p11u_slot *slot)
@@ -257,6 +235,10 @@ CK_RV p11u_token_card_result(struct p11u_module *m, struct p11u_slot *slot,
 			           slot->reader_name);
 		p11u_token_logout(m, slot, false);
 		break;
+	case P11U_CARD_E_TIMEOUT:
+		/* Whatever the card did with the command is unknown, a verification included. */
+		p11u_slot_stalled(m, slot);
+		break;
 	case P11U_CARD_E_NOT_VERIFIED:
 		if (slot->card_login == P11U_LOGIN_USER) {
 			P11U_DEBUG(P11U_LOG_CARD,
@@ -301,10 +283,28 @@ CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	case P11U_TOKEN_UNRECOGNIZED:
 		return CKR_TOKEN_NOT_RECOGNIZED;
+	case P11U_TOKEN_STALLED:
+		return CKR_DEVICE_ERROR;
 	case P11U_TOKEN_NONE:
 		break;
 	}
 	return CKR_DEVICE_REMOVED;
+}
+
+CK_RV p11u_token_usable(const struct p11u_slot *slot, bool uc)
+{
+	if (!p11u_token_present(slot, uc))
+		return CKR_TOKEN_NOT_PRESENT;
+	if (uc)
+		return CKR_OK;
+	switch (slot->state) {
+	case P11U_TOKEN_UNRECOGNIZED:
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	case P11U_TOKEN_STALLED:
+		return CKR_DEVICE_ERROR;
+	default:
+		return CKR_OK;
+	}
 }
 
 /* PKCS#11 retry flags: count low after a wrong try, final try with one left, locked at 0. */
@@ -338,8 +338,9 @@ static CK_FLAGS token_flags(const struct p11u_slot *slot, bool uc)
 	return flags;
 }
 
-CK_RV p11u_token_get_info(struct p11u_module *m, CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info)
+CK_RV p11u_token_get_info(struct p11u_call *call, CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info)
 {
+	struct p11u_module *m = call->m;
 	char label[64];
 	struct p11u_slot *slot;
 	bool uc;
@@ -350,14 +351,18 @@ CK_RV p11u_token_get_info(struct p11u_module *m, CK_SLOT_ID slot_id, CK_TOKEN_IN
 	rv = p11u_slot_lookup(m, slot_id, &slot, &uc);
 	if (rv != CKR_OK)
 		return rv;
-	if (slot->state == P11U_TOKEN_UNRECOGNIZED && !uc)
+	if (!uc && slot->state == P11U_TOKEN_UNRECOGNIZED)
 		return CKR_TOKEN_NOT_RECOGNIZED;
-	/* This refresh is also how a lock made by another process shows the user-code token. */
-	rv = p11u_token_refresh_counters(m, slot, false);
-	if (rv != CKR_OK && rv != CKR_USER_NOT_LOGGED_IN)
-		return rv == CKR_DEVICE_REMOVED ? CKR_TOKEN_NOT_PRESENT : rv;
-	if (!p11u_token_present(slot, uc))
-		return CKR_TOKEN_NOT_PRESENT;
+	/* This refresh is also how a lock made by another process shows the user-code token.
+	 * While another call works with the card, the last reading serves. */
+	if (p11u_slot_try_claim(call, slot)) {
+		rv = p11u_token_refresh_counters(m, slot, false);
+		if (rv != CKR_OK && rv != CKR_USER_NOT_LOGGED_IN)
+			return rv == CKR_DEVICE_REMOVED ? CKR_TOKEN_NOT_PRESENT : rv;
+	}
+	rv = p11u_token_usable(slot, uc);
+	if (rv != CKR_OK)
+		return rv;
 
 	memset(info, 0, sizeof *info);
 	if (uc)
@@ -409,19 +414,26 @@ static CK_RV card_slot(struct p11u_module *m, CK_SLOT_ID slot_id, struct p11u_sl
 	return CKR_OK;
 }
 
-CK_RV p11u_token_tries_left(struct p11u_module *m, CK_SLOT_ID slot_id, CK_ULONG_PTR pin_tries,
+CK_RV p11u_token_tries_left(struct p11u_call *call, CK_SLOT_ID slot_id, CK_ULONG_PTR pin_tries,
                             CK_ULONG_PTR user_code_tries)
 {
 	struct p11u_slot *slot;
+	bool uc;
 	CK_RV rv;
 
 	if (pin_tries == NULL || user_code_tries == NULL)
 		return CKR_ARGUMENTS_BAD;
-	rv = card_slot(m, slot_id, &slot);
+	rv = p11u_slot_by_id(call->m, slot_id, &slot, &uc);
 	if (rv == CKR_OK)
-		rv = p11u_token_require_security_ops(slot, "P11U_GetTriesLeft");
+		rv = p11u_slot_claim(call, slot);
+	if (rv != CKR_OK)
+		return rv;
+	p11u_slot_sync(call->m, slot);
+	if (slot->info == NULL)
+		return slot->state == P11U_TOKEN_STALLED ? CKR_DEVICE_ERROR : CKR_TOKEN_NOT_PRESENT;
+	rv = p11u_token_require_security_ops(slot, "P11U_GetTriesLeft");
 	if (rv == CKR_OK)
-		rv = p11u_token_refresh_counters(m, slot, true);
+		rv = p11u_token_refresh_counters(call->m, slot, true);
 	if (rv != CKR_OK)
 		return rv;
 	*pin_tries = (CK_ULONG)slot->counters.pin_tries;

@@ -48,8 +48,11 @@
  *                               C_GetInterfaceList, C_GetInterface, and 3.0-only functions
  *                               (C_LoginUser, C_SessionCancel, the first and last message
  *                               functions) with the current session
- *   vendor-tries SLOT           P11U_GetTriesLeft ("Vendor P11UNLOCK" 1.0)
+ *   vendor-tries SLOT           P11U_GetTriesLeft ("Vendor P11UNLOCK" 1.1)
  *   vendor-info SLOT            P11U_GetCardInfo
+ *   vendor-login user|so SECRET SEEN
+ *                               P11U_Login with the current session: the VERIFY only when the
+ *                               card's counter is SEEN; prints tries_now
  *   fork-check                  fork; the child calls C_GetInfo and C_GetSessionInfo (current
  *                               session) without C_Initialize, then C_Initialize,
  *                               C_GetSlotList and C_Finalize; prints the child's results
@@ -623,27 +626,35 @@ static void cmd_session_info(struct script *sc, char **args, int n, struct resul
 	say_flags(r, session_flag_names, N_OF(session_flag_names), info.flags);
 }
 
-static void cmd_login(struct script *sc, char **args, int n, struct result *r)
+/* user|so|context as a CK_USER_TYPE. */
+static bool user_type_arg(const char *word, CK_USER_TYPE *type, struct result *r)
 {
 	static const struct {
 		const char *word;
 		CK_USER_TYPE type;
 	} types[] = {{"user", CKU_USER}, {"so", CKU_SO}, {"context", CKU_CONTEXT_SPECIFIC}};
+
+	for (size_t t = 0; t < N_OF(types); t++) {
+		if (strcmp(word, types[t].word) == 0) {
+			*type = types[t].type;
+			return true;
+		}
+	}
+	say(r, "error: user type must be user, so or context");
+	return false;
+}
+
+static void cmd_login(struct script *sc, char **args, int n, struct result *r)
+{
 	struct secret pin;
 	CK_SESSION_HANDLE h;
-	size_t t;
+	CK_USER_TYPE type;
 
 	(void)n;
-	for (t = 0; t < N_OF(types); t++)
-		if (strcmp(args[0], types[t].word) == 0)
-			break;
-	if (t == N_OF(types)) {
-		say(r, "error: login user|so|context SECRET");
+	if (!user_type_arg(args[0], &type, r) || !current_session(sc, r, &h) ||
+	    !parse_secret(args[1], &pin, r))
 		return;
-	}
-	if (!current_session(sc, r, &h) || !parse_secret(args[1], &pin, r))
-		return;
-	say_rv(r, sc->p->C_Login(h, types[t].type, pin.ptr, pin.len));
+	say_rv(r, sc->p->C_Login(h, type, pin.ptr, pin.len));
 	wipe_secret(&pin);
 }
 
@@ -1110,7 +1121,7 @@ static void cmd_function_list(struct script *sc, char **args, int n, struct resu
 	say(r, "ok");
 }
 
-/* The vendor function list, asked for anew each time (exact version 1.0). */
+/* The vendor function list, asked for anew each time (exactly this header's version). */
 static const P11UNLOCK_FUNCTION_LIST *vendor_list(struct script *sc, struct result *r)
 {
 	CK_VERSION version = {P11UNLOCK_VERSION_MAJOR, P11UNLOCK_VERSION_MINOR};
@@ -1143,6 +1154,32 @@ static void cmd_vendor_tries(struct script *sc, char **args, int n, struct resul
 	say_rv(r, rv);
 	if (rv == CKR_OK)
 		say(r, " pin_tries=%lu user_code_tries=%lu", pin, code);
+}
+
+static void cmd_vendor_login(struct script *sc, char **args, int n, struct result *r)
+{
+	const P11UNLOCK_FUNCTION_LIST *v;
+	CK_ULONG seen, now = 99;
+	struct secret pin;
+	CK_SESSION_HANDLE h;
+	CK_USER_TYPE type;
+	char *end;
+	CK_RV rv;
+
+	(void)n;
+	seen = strtoul(args[2], &end, 10);
+	if (*end != '\0' || end == args[2]) {
+		say(r, "error: vendor-login user|so SECRET TRIES_SEEN");
+		return;
+	}
+	if (!user_type_arg(args[0], &type, r) || !current_session(sc, r, &h) ||
+	    (v = vendor_list(sc, r)) == NULL || !parse_secret(args[1], &pin, r))
+		return;
+	rv = v->P11U_Login(h, type, pin.ptr, pin.len, seen, &now);
+	wipe_secret(&pin);
+	say_rv(r, rv);
+	if (now != 99)
+		say(r, " tries_now=%lu", now);
 }
 
 static void cmd_vendor_info(struct script *sc, char **args, int n, struct result *r)
@@ -1308,6 +1345,7 @@ static const struct command commands[] = {
     {"v3-calls", 0, 0, cmd_v3_calls},
     {"vendor-tries", 1, 1, cmd_vendor_tries},
     {"vendor-info", 1, 1, cmd_vendor_info},
+    {"vendor-login", 3, 3, cmd_vendor_login},
     {"fork-check", 0, 0, cmd_fork_check},
     {"pause", 1, 2, cmd_pause},
     {"sleep", 1, 1, cmd_sleep},

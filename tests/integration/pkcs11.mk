@@ -3,6 +3,8 @@ PKCS11_TESTS = \
 	tests/integration/test-pkcs11-tool.sh \
 	tests/integration/test-pkcs11-pin.sh \
 	tests/integration/test-pkcs11-cards.sh \
+	tests/integration/test-pkcs11-labels.sh \
+	tests/integration/test-pkcs11-junk-cert.sh \
 	tests/integration/test-ssh.sh
 
 TESTS += $(PKCS11_TESTS)

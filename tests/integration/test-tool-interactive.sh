@@ -13,61 +13,11 @@ require_cmd tmux tmux
 plan 53
 
 tool_setup
-TMUX_SOCKET=$TEST_TMP/tmux.sock
-
-tmux_cmd() {
-	tmux -u -S "$TMUX_SOCKET" -f /dev/null "$@"
-}
-
-# session_start ARGS...: p11unlock ARGS... in a new 150x60 terminal (a new tmux session of
-# one server; the previous one is closed); when it ends the pane shows "EXIT=<status>".
-SESSION=0
-session_start() {
-	[ "$SESSION" = 0 ] || tmux_cmd kill-session -t "tool$SESSION" >/dev/null 2>&1
-	SESSION=$((SESSION + 1))
-	tmux_cmd new-session -d -s "tool$SESSION" -x 150 -y 60 \
-		"'$P11U_TOOL' $*; echo EXIT=\$?; sleep 600"
-}
-
-screen() {
-	tmux_cmd capture-pane -p -J -t "tool$SESSION" -S -300 2>&1
-}
-
-# wait_screen ERE: until the screen matches (10 s at most); false otherwise.  An ERE of one
-# line is matched line by line (grep), one with a newline against the whole screen.
-wait_screen() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		if [[ $1 == *$'\n'* ]]; then
-			[[ $(screen) =~ $1 ]] && return 0
-		else
-			grep -Eq -- "$1" <<<"$(screen)" && return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-# answer TEXT: types TEXT and Enter.
-answer() {
-	tmux_cmd send-keys -t "tool$SESSION" -l "$1"
-	tmux_cmd send-keys -t "tool$SESSION" Enter
-}
-
-# step DESC ERE: one test, passes when the screen comes to match ERE.
-step() {
-	if wait_screen "$2"; then
-		pass "$1"
-	else
-		fail "$1" "the screen never matched /$2/; it shows:" "$(screen)"
-	fi
-}
-
 rig_up
 locked_card 0 erin
 
 # --- English: a locked card, a too short PIN and a mismatch asked again ---------------------------
-session_start --lang en
+tmux_start --lang en
 step "en: step 1 lists the card" "Step 1: detect the cards"
 step "en: the card's lock on screen" "    PIN: locked"
 step "en: step 2 chooses the only card" "Card XC00000000091349 is chosen\."
@@ -97,7 +47,7 @@ is "$(counters erin)" 3/3 "en: the card agrees (3/3)"
 
 # --- English: the ordinary confirmation declined --------------------------------------------------
 lock_pin 0 || bail_out "could not lock the PIN again"
-session_start --lang en
+tmux_start --lang en
 step "decline: user code prompt" "User code \(6-10 characters\): $"
 answer "$USER_CODE"
 wait_screen "New PIN \(6-8 characters\): $" && answer 654321
@@ -110,7 +60,7 @@ is "$(counters erin)" 0/3 "decline: the card's counters unchanged"
 # --- Chinese: one user-code try left, the typed "yes" ------------------------------------------------
 if have_zh_catalog; then
 	wrong_user_codes 0 2
-	session_start --lang zh_TW
+	tmux_start --lang zh_TW
 	step "zh_TW: 步驟 1" "步驟 1：偵測卡片"
 	step "zh_TW: the card number" "\[1\] 卡號：XC00000000091349"
 	step "zh_TW: validity 自...至..." "    有效期限：自2025年9月1日 至 2031年9月1日"
@@ -141,12 +91,7 @@ counters_before_signals=$(counters erin)
 # --- Ctrl-Z at a hidden prompt, then fg: the answer typed after fg is not echoed either ------------
 # (An interactive bash for job control.  On the stop bash gives the terminal its own settings
 # back; fg does not restore the tool's, so the tool turns echo off again itself.)
-new_session() {
-	[ "$SESSION" = 0 ] || tmux_cmd kill-session -t "tool$SESSION" >/dev/null 2>&1
-	SESSION=$((SESSION + 1))
-	tmux_cmd new-session -d -s "tool$SESSION" -x 150 -y 60 "$1"
-}
-new_session "env PS1='shell$ ' bash --norc --noprofile -i"
+tmux_session "env PS1='shell$ ' bash --norc --noprofile -i"
 step "job control: a shell" 'shell\$ $'
 answer "'$P11U_TOOL' --lang en --serial $CARD_NUMBER"
 step "job control: the user code prompt" "User code \(6-10 characters\): $"
@@ -166,7 +111,7 @@ step "job control: exit status 130 (SIGINT)" "^EXIT=130$"
 # --- Ctrl-C at a hidden prompt: echo back on for whatever runs next in the terminal -----------------
 # (No interactive shell here: bash would restore its own terminal settings after a signal.  The
 # trap keeps sh alive; the tool, exec'ed, gets SIGINT's default action back.)
-new_session "trap : INT; '$P11U_TOOL' --lang en --serial $CARD_NUMBER; echo EXIT=\$?;
+tmux_session "trap : INT; '$P11U_TOOL' --lang en --serial $CARD_NUMBER; echo EXIT=\$?;
 	stty -a | tr ' ;' '\n\n' | grep -xE -- '-?echo' | sed 's/^/TTY=/'; sleep 600"
 step "Ctrl-C: the user code prompt" "User code \(6-10 characters\): $"
 answer "$USER_CODE"
@@ -179,7 +124,7 @@ is "$(counters erin)" "$counters_before_signals" "Ctrl-Z and Ctrl-C: nothing was
 # --- choosing one of two cards by its number -------------------------------------------------------
 card_create frank --card-number XC00000000000002 --pin "$PIN" --user-code "$USER_CODE"
 card_insert 1 frank || bail_out "second card not inserted"
-session_start --lang en --status
+tmux_start --lang en --status
 step "two cards: the holder is asked to choose" "Choose a card \[1-2\]: $"
 answer 3
 step "two cards: a number not listed is refused" "Please enter the number of one of the cards listed above\."

@@ -3,8 +3,9 @@
 # counters, the same as `p11unlock-vcard status`, read fresh while another process changes
 # them; the status object also through p11-kit's proxy (which forwards no vendor interface).
 # The interfaces: "PKCS 11" 3.0 (the default, its 3.0-only functions return
-# CKR_FUNCTION_NOT_SUPPORTED), "PKCS 11" 2.40 and "Vendor P11UNLOCK" 1.0, a requested version
-# matched exactly; `pkcs11-tool --list-interfaces` lists them.
+# CKR_FUNCTION_NOT_SUPPORTED), "PKCS 11" 2.40 and "Vendor P11UNLOCK" 1.1 (and 1.0 for callers
+# that ask for it), a requested version matched exactly; `pkcs11-tool --list-interfaces` lists
+# them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/p11.sh"
 . "$(dirname "$0")/p11-script.sh"
@@ -22,7 +23,7 @@ P11KIT_MODULE_CONFIGS=$(pkg-config p11-kit-1 --variable p11_module_configs 2>/de
 [ -f "$PROXY" ] || skip_all "p11-kit's proxy module not found ($PROXY)"
 [ -d "$P11KIT_MODULE_CONFIGS" ] || skip_all "p11-kit's module config directory not found"
 
-plan 72
+plan 74
 
 rig_up --readers 2
 p11_setup
@@ -64,7 +65,8 @@ like "$(with_registration p11-kit list-modules 2>&1)" "p11unlock-test: $MODULE" 
 out=$(p11t --list-interfaces | awk "/^Interface '/ { name = \$0 } /^  version: / { print name, \$2 }")
 is "$out" "Interface 'PKCS 11' 3.0
 Interface 'PKCS 11' 2.40
-Interface 'Vendor P11UNLOCK' 1.0" "pkcs11-tool --list-interfaces: PKCS 11 3.0 and 2.40, Vendor P11UNLOCK 1.0"
+Interface 'Vendor P11UNLOCK' 1.1
+Interface 'Vendor P11UNLOCK' 1.0" "pkcs11-tool --list-interfaces: PKCS 11 3.0 and 2.40, Vendor P11UNLOCK 1.1 and 1.0"
 
 out=$(p11s <<'EOF'
 interfaces
@@ -84,6 +86,7 @@ get-interface "PKCS 11" 1 0
 get-interface "Vendor P11UNLOCK" - -
 get-interface "Vendor P11UNLOCK" 1 0
 get-interface "Vendor P11UNLOCK" 1 1
+get-interface "Vendor P11UNLOCK" 1 2
 get-interface "Vendor P11UNLOCK" 0 1
 get-interface "PKCS 12" - -
 function-list
@@ -92,7 +95,7 @@ finalize
 EOF
 )
 transcript_is "$out" "interfaces" <<'EOF'
-interfaces -> CKR_OK "PKCS 11" 3.0, "PKCS 11" 2.40, "Vendor P11UNLOCK" 1.0
+interfaces -> CKR_OK "PKCS 11" 3.0, "PKCS 11" 2.40, "Vendor P11UNLOCK" 1.1, "Vendor P11UNLOCK" 1.0
 get-interface - - - -> CKR_OK "PKCS 11" 3.0  # the default is PKCS 11 3.0
 init -> CKR_OK
 info -> CKR_OK cryptoki=3.0 manufacturer="p11unlock" library="p11unlock PKCS#11 module"  # its C_GetInfo says 3.0
@@ -106,9 +109,10 @@ get-interface - 1 0 -> CKR_OK "Vendor P11UNLOCK" 1.0  # any name, version 1.0
 get-interface "PKCS 11" 3 1 -> CKR_ARGUMENTS_BAD  # versions are matched exactly
 get-interface "PKCS 11" 2 20 -> CKR_ARGUMENTS_BAD
 get-interface "PKCS 11" 1 0 -> CKR_ARGUMENTS_BAD
-get-interface "Vendor P11UNLOCK" - - -> CKR_OK "Vendor P11UNLOCK" 1.0
-get-interface "Vendor P11UNLOCK" 1 0 -> CKR_OK "Vendor P11UNLOCK" 1.0
-get-interface "Vendor P11UNLOCK" 1 1 -> CKR_ARGUMENTS_BAD
+get-interface "Vendor P11UNLOCK" - - -> CKR_OK "Vendor P11UNLOCK" 1.1  # the newest first
+get-interface "Vendor P11UNLOCK" 1 0 -> CKR_OK "Vendor P11UNLOCK" 1.0  # an older caller's exact version
+get-interface "Vendor P11UNLOCK" 1 1 -> CKR_OK "Vendor P11UNLOCK" 1.1
+get-interface "Vendor P11UNLOCK" 1 2 -> CKR_ARGUMENTS_BAD
 get-interface "Vendor P11UNLOCK" 0 1 -> CKR_ARGUMENTS_BAD
 get-interface "PKCS 12" - - -> CKR_ARGUMENTS_BAD  # no such interface
 function-list -> ok

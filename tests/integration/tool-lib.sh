@@ -10,6 +10,10 @@
 #   tool_run $'Ab12cd34\n654321\n654321\n' --serial XC00000000091349
 #   is "$RC" 0 "unlocked"
 #
+# On a terminal (tmux): tmux_start ARGS (p11unlock ARGS; the pane ends with "EXIT=<status>"),
+# tmux_session CMD (any command), screen, wait_screen ERE, answer TEXT (typed, then Enter),
+# step DESC ERE (a test that passes when the screen comes to match ERE), tmux_cmd ARGS.
+#
 # Secrets reach the tool on stdin only, as a holder's script would pass them.
 
 : "${P11U_TOOL:=$top_builddir/tools/p11unlock/p11unlock}"
@@ -128,4 +132,59 @@ pin_works() {
 	out=$(LOGIN_PIN=$1 pkcs11-tool --module "$P11U_MODULE" --login --pin env:LOGIN_PIN \
 		--list-objects --type privkey 2>&1) || return 1
 	grep -q 'Private Key Object' <<<"$out"
+}
+
+# ----- on a terminal (tmux) ---------------------------------------------------------------
+
+tmux_cmd() {
+	: "${TMUX_SOCKET:=$TEST_TMP/tmux.sock}"
+	tmux -u -S "$TMUX_SOCKET" -f /dev/null "$@"
+}
+
+# tmux_session CMD: CMD in a new 150x60 terminal (a new tmux session of one server; the
+# previous one is closed).
+SESSION=0
+tmux_session() {
+	[ "$SESSION" = 0 ] || tmux_cmd kill-session -t "tool$SESSION" >/dev/null 2>&1
+	SESSION=$((SESSION + 1))
+	tmux_cmd new-session -d -s "tool$SESSION" -x 150 -y 60 "$1"
+}
+
+# tmux_start ARGS...: p11unlock ARGS...; when it ends the pane shows "EXIT=<status>".
+tmux_start() {
+	tmux_session "'$P11U_TOOL' $*; echo EXIT=\$?; sleep 600"
+}
+
+screen() {
+	tmux_cmd capture-pane -p -J -t "tool$SESSION" -S -300 2>&1
+}
+
+# wait_screen ERE: until the screen matches (10 s at most); false otherwise.  An ERE of one
+# line is matched line by line (grep), one with a newline against the whole screen.
+wait_screen() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if [[ $1 == *$'\n'* ]]; then
+			[[ $(screen) =~ $1 ]] && return 0
+		else
+			grep -Eq -- "$1" <<<"$(screen)" && return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# answer TEXT: types TEXT and Enter.
+answer() {
+	tmux_cmd send-keys -t "tool$SESSION" -l "$1"
+	tmux_cmd send-keys -t "tool$SESSION" Enter
+}
+
+# step DESC ERE: one test, passes when the screen comes to match ERE.
+step() {
+	if wait_screen "$2"; then
+		pass "$1"
+	else
+		fail "$1" "the screen never matched /$2/; it shows:" "$(screen)"
+	fi
 }

@@ -13,6 +13,7 @@ UNLOCK_TESTS = \
 	tests/integration/test-unlock-token.sh \
 	tests/integration/test-unlock-opensc.sh \
 	tests/integration/test-unlock-vendor.sh \
+	tests/integration/test-unlock-guard.sh \
 	tests/integration/test-removal.sh \
 	tests/integration/test-events.sh
 

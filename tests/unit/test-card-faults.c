@@ -2,17 +2,20 @@
  * in the middle of an operation, and cards that answer nonsense (truncated
  * answers, lengths that do not fit, status words without data, endless
  * 61xx...).  Every case must end in a clean error, never a crash, and leave no
- * transaction open. */
+ * transaction open.  Only a certificate slot of junk is not an error: it is read as
+ * empty, and the card keeps its other certificates. */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/x509.h>
 
 #include "card/card.h"
 #include "test-card-transport.h"
@@ -20,17 +23,31 @@
 #define PIN       "123456"
 #define USER_CODE "Ab12cd34"
 
-static char *dir;
+static char *dir; /* test.state, junk-root.state, junk-issuing.state */
 
 struct fixture {
 	struct test_card *tc;
 	struct p11u_card *card;
 };
 
+/* A card whose slot `junk` of EF 08F2 holds junk instead of its certificate. */
+static void create_junk_card(const char *name, enum p11u_cert_slot junk)
+{
+	struct vcard_params params = {.pin = PIN, .user_code = USER_CODE};
+	char path[PATH_MAX], err[512] = "";
+
+	params.junk_cert_slots = 1u << junk;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (vcard_create(path, &params, err, sizeof err) != 0)
+		fail_msg("vcard_create %s: %s", name, err);
+}
+
 static int group_setup(void **state)
 {
 	dir = test_dir_new();
 	test_card_create(dir, "test.state", NULL, 0, PIN, USER_CODE);
+	create_junk_card("junk-root.state", P11U_CERT_ROOT_CA);
+	create_junk_card("junk-issuing.state", P11U_CERT_ISSUING_CA);
 	return 0;
 }
 
@@ -234,6 +251,38 @@ static void hook_cert_header(struct test_card *tc, const uint8_t *cmd, size_t cm
 		memcpy(resp, header, 4);
 }
 
+/* READ BINARY at the encryption slot: the header's length two bytes longer, so that the
+ * certificate is followed by two of the slot's zero bytes inside the declared length. */
+static void hook_cert_length_plus_two(struct test_card *tc, const uint8_t *cmd, size_t cmd_len,
+                                      uint8_t *resp, size_t *resp_len, size_t cap)
+{
+	if (is_cmd(cmd, cmd_len, 0xB0, 0x0E, 0x00) && *resp_len >= 6) {
+		unsigned len = (unsigned)resp[2] << 8 | resp[3];
+
+		resp[2] = (uint8_t)((len + 2) >> 8);
+		resp[3] = (uint8_t)((len + 2) & 0xFF);
+	}
+}
+
+/* The first READ BINARY of the root CA slot (offset 0, Le 256: the card type and number are
+ * read with Le 24 and 16): answered, then the card is gone. */
+static void hook_removed_in_root_slot(struct test_card *tc, const uint8_t *cmd, size_t cmd_len,
+                                      uint8_t *resp, size_t *resp_len, size_t cap)
+{
+	if (is_cmd(cmd, cmd_len, 0xB0, 0x00, 0x00) && cmd_len == 5 && cmd[4] == 0x00)
+		tc->removed = true;
+}
+
+/* The same READ BINARY answered "file not found". */
+static void hook_root_slot_6a82(struct test_card *tc, const uint8_t *cmd, size_t cmd_len,
+                                uint8_t *resp, size_t *resp_len, size_t cap)
+{
+	static const uint8_t not_found[] = {0x6A, 0x82};
+
+	if (is_cmd(cmd, cmd_len, 0xB0, 0x00, 0x00) && cmd_len == 5 && cmd[4] == 0x00)
+		set_answer(resp, resp_len, not_found, sizeof not_found);
+}
+
 static void hook_read_binary_no_data(struct test_card *tc, const uint8_t *cmd, size_t cmd_len,
                                      uint8_t *resp, size_t *resp_len, size_t cap)
 {
@@ -317,11 +366,58 @@ static void test_truncated_answers(void **state)
 	assert_null(f->card);
 }
 
+/* The card opened with the slot `empty` read as empty and the three others there, each one
+ * exact DER certificate. */
+static void assert_slot_empty(const struct p11u_card *card, enum p11u_cert_slot empty)
+{
+	const struct p11u_card_info *info = p11u_card_info(card);
+
+	for (int slot = 0; slot < P11U_CERT_SLOTS; slot++) {
+		const struct p11u_card_cert *cert = &info->certs[slot];
+		const unsigned char *p = cert->der;
+		X509 *x509;
+
+		if (slot == (int)empty) {
+			assert_null(cert->der);
+			assert_int_equal(cert->len, 0);
+			continue;
+		}
+		assert_non_null(cert->der);
+		x509 = d2i_X509(NULL, &p, (long)cert->len);
+		assert_non_null(x509);
+		assert_ptr_equal(p, cert->der + cert->len);
+		X509_free(x509);
+	}
+}
+
+/* Both keys work, except the one whose certificate slot is `empty` (refused, nothing sent). */
+static void assert_keys(struct fixture *f, enum p11u_cert_slot empty)
+{
+	uint8_t cryptogram[256] = {0}, plain[256];
+	size_t plain_len = sizeof plain;
+	unsigned long apdus;
+
+	cryptogram[255] = 0x02; /* raw RSA: any block below the modulus */
+	assert_int_equal(verify_pin(f), P11U_CARD_OK);
+	apdus = f->tc->apdus;
+	assert_int_equal(sign(f), empty == P11U_CERT_SIGNATURE ? P11U_CARD_E_ARGS : P11U_CARD_OK);
+	assert_int_equal(p11u_card_decipher(f->card, P11U_KEY_ENCRYPTION, P11U_RSA_RAW, cryptogram,
+	                                    sizeof cryptogram, plain, &plain_len),
+	                 empty == P11U_CERT_ENCRYPTION ? P11U_CARD_E_ARGS : P11U_CARD_OK);
+	if (empty == P11U_CERT_ENCRYPTION)
+		assert_int_equal(f->tc->apdus - apdus, 2); /* MSE SET + PSO of the signature */
+	else
+		assert_int_equal(plain_len, sizeof plain);
+}
+
+/* A slot whose content is not one certificate is read as empty: the card and its other
+ * certificates stay. */
 static void test_cert_header_checked(void **state)
 {
 	struct fixture *f = *state;
 	static const uint8_t headers[][4] = {
-	    {0x30, 0x82, 0x07, 0x00}, /* 0x704 bytes: one more than the slot holds... almost */
+	    {0x30, 0x82, 0x06, 0xFD}, /* 0x701 bytes: one more than the slot holds */
+	    {0x30, 0x82, 0x07, 0x00}, /* 0x704 bytes */
 	    {0x30, 0x82, 0xFF, 0xFF}, /* 64 KiB */
 	    {0x30, 0x81, 0x80, 0x30}, /* short form: not a certificate of this profile */
 	    {0x31, 0x82, 0x03, 0x00}, /* not a SEQUENCE */
@@ -332,10 +428,75 @@ static void test_cert_header_checked(void **state)
 	f->tc->hook = hook_cert_header;
 	for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
 		f->tc->hook_data = (void *)headers[i];
-		assert_int_equal(open_card(f), P11U_CARD_E_BAD_RESPONSE);
-		assert_null(f->card);
+		assert_int_equal(open_card(f), P11U_CARD_OK);
+		assert_slot_empty(f->card, P11U_CERT_ENCRYPTION);
+		assert_keys(f, P11U_CERT_ENCRYPTION);
 		assert_int_equal(f->tc->depth, 0);
+		p11u_card_free(f->card);
+		f->card = NULL;
 	}
+}
+
+/* A certificate followed by other bytes inside its declared length is not one exact DER
+ * certificate. */
+static void test_cert_trailing_bytes(void **state)
+{
+	struct fixture *f = *state;
+
+	f->tc->hook = hook_cert_length_plus_two;
+	assert_int_equal(open_card(f), P11U_CARD_OK);
+	assert_slot_empty(f->card, P11U_CERT_ENCRYPTION);
+	assert_keys(f, P11U_CERT_ENCRYPTION);
+}
+
+/* A CA slot of junk (p11unlock-vcard create --corrupt-cert-slot): the holder keeps the card,
+ * the other certificates and both keys. */
+static void test_junk_ca_slot(const char *template_name, enum p11u_cert_slot junk)
+{
+	struct test_card *tc = test_card_load(dir, template_name, "card.state", false);
+	struct fixture f = {.tc = tc};
+
+	assert_int_equal(open_card(&f), P11U_CARD_OK);
+	assert_slot_empty(f.card, junk);
+	assert_keys(&f, junk);
+	p11u_card_free(f.card);
+	assert_int_equal(tc->depth, 0);
+	test_card_free(tc);
+}
+
+static void test_junk_root_ca_slot(void **state)
+{
+	(void)state;
+	test_junk_ca_slot("junk-root.state", P11U_CERT_ROOT_CA);
+}
+
+static void test_junk_issuing_ca_slot(void **state)
+{
+	(void)state;
+	test_junk_ca_slot("junk-issuing.state", P11U_CERT_ISSUING_CA);
+}
+
+/* Only content is forgiven: the card going away, or an error status, while the junk slot is
+ * read still fails the open. */
+static void test_junk_slot_card_errors_still_fail(void **state)
+{
+	struct test_card *tc = test_card_load(dir, "junk-root.state", "card.state", false);
+	struct fixture f = {.tc = tc};
+
+	(void)state;
+	tc->hook = hook_removed_in_root_slot;
+	assert_int_equal(open_card(&f), P11U_CARD_E_REMOVED);
+	assert_null(f.card);
+	assert_int_equal(tc->depth, 0);
+	test_card_free(tc);
+
+	tc = test_card_load(dir, "junk-root.state", "card.state", false);
+	f.tc = tc;
+	tc->hook = hook_root_slot_6a82;
+	assert_int_equal(open_card(&f), P11U_CARD_E_UNRECOGNIZED); /* 6A82: not this profile */
+	assert_null(f.card);
+	assert_int_equal(tc->depth, 0);
+	test_card_free(tc);
 }
 
 static void test_read_binary_without_data(void **state)
@@ -487,6 +648,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_during_open_retried, setup_loaded, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_answers, setup_loaded, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_header_checked, setup_loaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_trailing_bytes, setup_loaded, teardown),
+	    cmocka_unit_test(test_junk_root_ca_slot),
+	    cmocka_unit_test(test_junk_issuing_ca_slot),
+	    cmocka_unit_test(test_junk_slot_card_errors_still_fail),
 	    cmocka_unit_test_setup_teardown(test_read_binary_without_data, setup_loaded, teardown),
 	    cmocka_unit_test_setup_teardown(test_card_number_not_text, setup_loaded, teardown),
 	    cmocka_unit_test_setup_teardown(test_card_type_not_text, setup_loaded, teardown),

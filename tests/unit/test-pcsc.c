@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@
 #define READER0 "Virtual PCD 00 00"
 #define READER1 "Virtual PCD 00 01"
 #define PIN     "123456"
+/* The connections' deadline in these tests. */
+#define TIMEOUT_MS 2000
 
 static char rig_dir[64], rig_script[PATH_MAX];
 static bool rig_up, reader1_has_card;
@@ -166,7 +169,7 @@ static void test_card_over_pcsc(void **state)
 	size_t atr_len, sig_len = sizeof sig;
 
 	pcsc = open_pcsc();
-	assert_int_equal(p11u_reader_connect(pcsc, READER0, &reader), P11U_IO_OK);
+	assert_int_equal(p11u_reader_connect(READER0, TIMEOUT_MS, &reader), P11U_IO_OK);
 	atr = p11u_reader_atr(reader, &atr_len);
 	assert_int_equal(p11u_card_open(p11u_reader_transport(reader), atr, atr_len, &card),
 	                 P11U_CARD_OK);
@@ -189,6 +192,7 @@ static void test_card_over_pcsc(void **state)
 
 struct waiter {
 	struct p11u_pcsc *pcsc;
+	unsigned cancel_gen;
 	unsigned timeout_ms;
 	enum p11u_io_rv rv;
 	double returned_at;
@@ -200,7 +204,7 @@ static void *wait_thread(void *arg)
 	struct waiter *w = arg;
 	const char *const readers[] = {READER0, READER1};
 
-	w->rv = p11u_pcsc_wait_change(w->pcsc, readers, 2, w->timeout_ms);
+	w->rv = p11u_pcsc_wait_change(w->pcsc, w->cancel_gen, readers, 2, w->timeout_ms);
 	w->returned_at = now();
 	return NULL;
 }
@@ -208,6 +212,7 @@ static void *wait_thread(void *arg)
 static void start_waiter(struct waiter *w, struct p11u_pcsc *pcsc, unsigned timeout_ms)
 {
 	w->pcsc = pcsc;
+	w->cancel_gen = p11u_pcsc_cancel_gen(pcsc);
 	w->timeout_ms = timeout_ms;
 	w->rv = (enum p11u_io_rv) - 1;
 	assert_int_equal(pthread_create(&w->thread, NULL, wait_thread, w), 0);
@@ -219,7 +224,8 @@ static void sync_baseline(struct p11u_pcsc *pcsc)
 {
 	const char *const readers[] = {READER0, READER1};
 
-	assert_int_equal(p11u_pcsc_wait_change(pcsc, readers, 2, 0), P11U_IO_OK);
+	assert_int_equal(p11u_pcsc_wait_change(pcsc, p11u_pcsc_cancel_gen(pcsc), readers, 2, 0),
+	                 P11U_IO_OK);
 }
 
 static void test_wait_sees_insert_and_remove(void **state)
@@ -264,7 +270,8 @@ static void test_wait_timeout(void **state)
 	pcsc = open_pcsc();
 	sync_baseline(pcsc);
 	t = now();
-	assert_int_equal(p11u_pcsc_wait_change(pcsc, readers, 2, 400), P11U_IO_OK);
+	assert_int_equal(p11u_pcsc_wait_change(pcsc, p11u_pcsc_cancel_gen(pcsc), readers, 2, 400),
+	                 P11U_IO_OK);
 	t = now() - t;
 	assert_true(t >= 0.35);
 	assert_true(t < 3.0);
@@ -288,21 +295,64 @@ static void test_cancel_wakes_wait(void **state)
 	p11u_pcsc_close(pcsc);
 }
 
-/* A cancel that arrives before the wait starts is not lost. */
+/* A cancel that arrives after the caller decided to wait, but before the wait starts, is not
+ * lost; a wait decided on after it waits. */
 static void test_cancel_before_wait(void **state)
 {
 	const char *const readers[] = {READER0, READER1};
 	struct p11u_pcsc *pcsc;
+	unsigned gen;
 	double t;
 
 	pcsc = open_pcsc();
 	sync_baseline(pcsc);
+	gen = p11u_pcsc_cancel_gen(pcsc);
 	p11u_pcsc_cancel(pcsc);
 	t = now();
-	assert_int_equal(p11u_pcsc_wait_change(pcsc, readers, 2, 5000), P11U_IO_ERROR);
+	assert_int_equal(p11u_pcsc_wait_change(pcsc, gen, readers, 2, 5000), P11U_IO_ERROR);
 	assert_true(now() - t < 1.0);
-	/* Consumed: the next wait waits. */
-	assert_int_equal(p11u_pcsc_wait_change(pcsc, readers, 2, 200), P11U_IO_OK);
+	assert_int_equal(p11u_pcsc_wait_change(pcsc, p11u_pcsc_cancel_gen(pcsc), readers, 2, 200),
+	                 P11U_IO_OK);
+	p11u_pcsc_close(pcsc);
+}
+
+/* Eight threads wait at once, each on a context of its own: presence queries on the main
+ * context are never held up by them (a shared wait context made every PC/SC call of the
+ * process queue behind the wait in progress), and one cancel wakes them all together. */
+static void test_many_waiters(void **state)
+{
+	struct p11u_reader_state st;
+	struct p11u_pcsc *pcsc;
+	struct waiter w[8];
+	double t, slowest = 0;
+
+	pcsc = open_pcsc();
+	sync_baseline(pcsc);
+	for (size_t i = 0; i < 8; i++) {
+		w[i].pcsc = pcsc;
+		w[i].cancel_gen = p11u_pcsc_cancel_gen(pcsc);
+		w[i].timeout_ms = 3000;
+		w[i].rv = (enum p11u_io_rv) - 1;
+		assert_int_equal(pthread_create(&w[i].thread, NULL, wait_thread, &w[i]), 0);
+	}
+	usleep(300 * 1000);
+	for (int i = 0; i < 20; i++) {
+		t = now();
+		assert_int_equal(p11u_pcsc_reader_state(pcsc, READER0, &st), P11U_IO_OK);
+		t = now() - t;
+		if (t > slowest)
+			slowest = t;
+		usleep(20 * 1000);
+	}
+	/* A query takes milliseconds; one queued behind a 3 s wait took up to 3 s. */
+	assert_true(slowest < 1.0);
+	t = now();
+	p11u_pcsc_cancel(pcsc);
+	for (size_t i = 0; i < 8; i++) {
+		pthread_join(w[i].thread, NULL);
+		assert_int_equal(w[i].rv, P11U_IO_ERROR);
+		assert_true(w[i].returned_at - t < 1.0);
+	}
 	p11u_pcsc_close(pcsc);
 }
 
@@ -338,7 +388,7 @@ static void test_reset_by_other_application(void **state)
 
 	memset(di, 0x44, sizeof di);
 	pcsc = open_pcsc();
-	assert_int_equal(p11u_reader_connect(pcsc, READER0, &reader), P11U_IO_OK);
+	assert_int_equal(p11u_reader_connect(READER0, TIMEOUT_MS, &reader), P11U_IO_OK);
 	atr = p11u_reader_atr(reader, &atr_len);
 	assert_int_equal(p11u_card_open(p11u_reader_transport(reader), atr, atr_len, &card),
 	                 P11U_CARD_OK);
@@ -378,7 +428,7 @@ static void test_removed(void **state)
 
 	insert_reader1("");
 	pcsc = open_pcsc();
-	assert_int_equal(p11u_reader_connect(pcsc, READER1, &reader), P11U_IO_OK);
+	assert_int_equal(p11u_reader_connect(READER1, TIMEOUT_MS, &reader), P11U_IO_OK);
 	atr = p11u_reader_atr(reader, &atr_len);
 	assert_int_equal(p11u_card_open(p11u_reader_transport(reader), atr, atr_len, &card),
 	                 P11U_CARD_OK);
@@ -388,7 +438,7 @@ static void test_removed(void **state)
 	p11u_card_free(card);
 	p11u_reader_disconnect(reader);
 	reader = (struct p11u_reader *)0x1;
-	assert_int_equal(p11u_reader_connect(pcsc, READER1, &reader), P11U_IO_NO_CARD);
+	assert_int_equal(p11u_reader_connect(READER1, TIMEOUT_MS, &reader), P11U_IO_NO_CARD);
 	assert_null(reader);
 	p11u_pcsc_close(pcsc);
 }
@@ -407,13 +457,80 @@ static void test_removed_mid_command(void **state)
 
 	insert_reader1("--remove-after 1");
 	pcsc = open_pcsc();
-	assert_int_equal(p11u_reader_connect(pcsc, READER1, &reader), P11U_IO_OK);
+	assert_int_equal(p11u_reader_connect(READER1, TIMEOUT_MS, &reader), P11U_IO_OK);
 	t = p11u_reader_transport(reader);
 	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
 	                 P11U_IO_OK);
 	resp_len = sizeof resp;
 	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
 	                 P11U_IO_REMOVED);
+	p11u_reader_disconnect(reader);
+	p11u_pcsc_close(pcsc);
+	remove_reader1();
+}
+
+/* Sends a signal to the virtual card serving reader 1 (its pid file holds "PID STARTTIME"). */
+static void signal_reader1_card(int sig)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	long pid = 0;
+
+	snprintf(path, sizeof path, "%s/card-1.pid", rig_dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	assert_true(pid > 1);
+	assert_int_equal(kill((pid_t)pid, sig), 0);
+}
+
+/* A card that answered its ATR and then stops answering (its process stopped: pcscd waits for
+ * it for ever): the caller gets P11U_IO_TIMEOUT at the deadline, every later call at once,
+ * other queries go on; when the card answers again, the connection works again. */
+static void test_stalled_card(void **state)
+{
+	static const uint8_t select_mf[] = {0x80, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00};
+	const struct p11u_transport *t;
+	struct p11u_reader_state st;
+	struct p11u_pcsc *pcsc;
+	struct p11u_reader *reader = NULL;
+	uint8_t resp[258];
+	size_t resp_len = sizeof resp;
+	double t0;
+	int i;
+
+	insert_reader1("");
+	pcsc = open_pcsc();
+	assert_int_equal(p11u_reader_connect(READER1, TIMEOUT_MS, &reader), P11U_IO_OK);
+	t = p11u_reader_transport(reader);
+	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
+	                 P11U_IO_OK);
+	signal_reader1_card(SIGSTOP);
+	t0 = now();
+	resp_len = sizeof resp;
+	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
+	                 P11U_IO_TIMEOUT);
+	assert_true(now() - t0 >= TIMEOUT_MS / 1000.0 - 0.1);
+	assert_true(p11u_reader_stalled(reader));
+	t0 = now();
+	assert_int_equal(t->begin(t->ctx), P11U_IO_TIMEOUT);
+	assert_int_equal(p11u_reader_check(reader), P11U_IO_TIMEOUT);
+	assert_true(now() - t0 < 0.5);
+	/* Listing and presence have their own context. */
+	assert_int_equal(p11u_pcsc_reader_state(pcsc, READER0, &st), P11U_IO_OK);
+	assert_true(st.present);
+	assert_true(now() - t0 < 1.0);
+
+	signal_reader1_card(SIGCONT);
+	for (i = 0; i < 100 && p11u_reader_stalled(reader); i++)
+		usleep(50 * 1000);
+	assert_false(p11u_reader_stalled(reader));
+	resp_len = sizeof resp;
+	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
+	                 P11U_IO_OK);
+	assert_int_equal(resp_len, 2);
+	assert_int_equal(resp[0], 0x90);
 	p11u_reader_disconnect(reader);
 	p11u_pcsc_close(pcsc);
 	remove_reader1();
@@ -431,7 +548,7 @@ static void test_t0_card_over_pcsc(void **state)
 
 	insert_reader1("--t0");
 	pcsc = open_pcsc();
-	assert_int_equal(p11u_reader_connect(pcsc, READER1, &reader), P11U_IO_OK);
+	assert_int_equal(p11u_reader_connect(READER1, TIMEOUT_MS, &reader), P11U_IO_OK);
 	atr = p11u_reader_atr(reader, &atr_len);
 	assert_int_equal(atr_len, 11); /* the T=0 ATR */
 	assert_int_equal(p11u_card_open(p11u_reader_transport(reader), atr, atr_len, &card),
@@ -462,9 +579,11 @@ int main(void)
 	    cmocka_unit_test(test_wait_timeout),
 	    cmocka_unit_test(test_cancel_wakes_wait),
 	    cmocka_unit_test(test_cancel_before_wait),
+	    cmocka_unit_test(test_many_waiters),
 	    cmocka_unit_test(test_reset_by_other_application),
 	    cmocka_unit_test(test_removed),
 	    cmocka_unit_test(test_removed_mid_command),
+	    cmocka_unit_test(test_stalled_card),
 	    cmocka_unit_test(test_t0_card_over_pcsc),
 	};
 

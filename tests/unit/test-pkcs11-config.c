@@ -92,6 +92,29 @@ static void test_problems_reported(void **state)
 	assert_false(cfg.user_code_token);
 }
 
+/* card_timeout: whole seconds 1..600; anything else is reported and keeps the value. */
+static void test_card_timeout(void **state)
+{
+	static const char *const bad[] = {"0", "601", "-5", "1.5", "20s", "", "0020", "abc"};
+	struct p11u_config cfg;
+	struct reports r = {0};
+
+	p11u_config_defaults(&cfg);
+	assert_int_equal(cfg.card_timeout, 20);
+	assert_int_equal(p11u_config_parse("card_timeout = 3\n", &cfg, record, &r), 0);
+	assert_int_equal(cfg.card_timeout, 3);
+	assert_int_equal(p11u_config_parse("card_timeout = 600\n", &cfg, record, &r), 0);
+	assert_int_equal(cfg.card_timeout, 600);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char line[64];
+
+		snprintf(line, sizeof line, "card_timeout = %s\n", bad[i]);
+		cfg.card_timeout = 7;
+		assert_int_equal(p11u_config_parse(line, &cfg, record, &r), 1);
+		assert_int_equal(cfg.card_timeout, 7);
+	}
+}
+
 static void test_load_from_env(void **state)
 {
 	char path[] = "/tmp/p11u-config-XXXXXX";
@@ -117,9 +140,8 @@ static void test_load_from_env(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_problems_reported),
+	    cmocka_unit_test(test_defaults),          cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_problems_reported), cmocka_unit_test(test_card_timeout),
 	    cmocka_unit_test(test_load_from_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <p11-kit/p11-kit.h>
 
 #include "i18n.h"
+#include "p11unlock/p11unlock.h"
 #include "report.h"
 #include "secret.h"
 #include "text.h"
@@ -246,16 +247,82 @@ static bool answer_is_yes(const char *answer)
 	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
 }
 
+static bool card_gone(CK_RV rv)
+{
+	return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
+	       rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_SLOT_ID_INVALID;
+}
+
+/* The card chosen left the reader (or another took its place) before a secret was sent. */
+static int report_card_changed(const struct card *card)
+{
+	fprintf(stderr,
+	        _("Card %s was removed or replaced after you chose it. Nothing was sent to the "
+	          "card now in the reader. Insert your card and run p11unlock again.\n"),
+	        card->serial);
+	return EXIT_TOOL_NO_CARD;
+}
+
+/* Step 2's end: every secret from here on goes through a session opened on this card. */
+static int bind_card(const struct tool *tool, struct card *card)
+{
+	CK_RV rv = card_bind(&tool->module, card);
+
+	if (rv == CKR_OK)
+		return EXIT_TOOL_OK;
+	if (card_gone(rv))
+		return report_card_changed(card);
+	fprintf(stderr, _("C_OpenSession failed: %s (0x%08lx)\n"), p11_kit_strerror(rv),
+	        (unsigned long)rv);
+	return EXIT_TOOL_OTHER;
+}
+
+/* The counters read again through the bound session: EXIT_TOOL_OK, or the exit code of a card
+ * that changed (said) or counters that cannot be read (said). */
+static int refresh_tries(const struct tool *tool, struct card *card)
+{
+	CK_RV rv = card_refresh_tries(&tool->module, card);
+
+	if (rv == CKR_OK)
+		return EXIT_TOOL_OK;
+	if (card_gone(rv))
+		return report_card_changed(card);
+	fprintf(stderr, _("Cannot read the card's counters: %s\n"), p11_kit_strerror(rv));
+	return EXIT_TOOL_OTHER;
+}
+
+/* The last try of a secret: spent only with --last-try or a typed "yes".  kind_text says whose
+ * last try it is (already translated). */
+static int confirm_last_try(const struct tool *tool)
+{
+	char answer[16];
+
+	if (tool->last_try)
+		return EXIT_TOOL_OK;
+	if (!tool->prompt.interactive) {
+		fprintf(stderr, "%s\n",
+		        _("Refused: the last try of the user code is used only with "
+		          "--last-try. Nothing was sent to the card."));
+		return EXIT_TOOL_NOT_CONFIRMED;
+	}
+	/* TRANSLATORS: keep "yes" as it is: the holder must type that word. */
+	if (ask_line(tool, _("Type \"yes\" to use the last try: "), answer, sizeof(answer)) ==
+	        LINE_OK &&
+	    strcmp(answer, "yes") == 0)
+		return EXIT_TOOL_OK;
+	fprintf(stderr, "%s\n", _("Not confirmed: nothing was sent to the card."));
+	return EXIT_TOOL_NOT_CONFIRMED;
+}
+
 /* Step 4: the tries left, read again now, and the confirmations they call for. */
 static int confirm_tries(const struct tool *tool, struct card *card)
 {
 	char text[64], answer[16];
-	CK_RV rv = card_refresh_tries(&tool->module, card);
+	int rc = refresh_tries(tool, card);
 
-	if (rv != CKR_OK) {
-		fprintf(stderr, _("Cannot read the card's counters: %s\n"), p11_kit_strerror(rv));
-		return EXIT_TOOL_OTHER;
-	}
+	if (rc != EXIT_TOOL_OK)
+		return rc;
 	tries_text(&card->user_code, false, text, sizeof(text));
 	printf("%s%s\n", card->kind == CARD_FOREIGN ? _("SO PIN: ") : _("User code: "), text);
 	if (card->user_code.state == TRIES_LOCKED) {
@@ -268,21 +335,7 @@ static int confirm_tries(const struct tool *tool, struct card *card)
 		    _("Warning: the user code has one try left. If this user code is wrong, the "
 		      "card cannot be unlocked until %s resets the user code.\n"),
 		    ca_display_name(card->has_cert ? card->cert.ca : CA_UNKNOWN));
-		if (tool->last_try)
-			return EXIT_TOOL_OK;
-		if (!tool->prompt.interactive) {
-			fprintf(stderr, "%s\n",
-			        _("Refused: the last try of the user code is used only with "
-			          "--last-try. Nothing was sent to the card."));
-			return EXIT_TOOL_NOT_CONFIRMED;
-		}
-		/* TRANSLATORS: keep "yes" as it is: the holder must type that word. */
-		if (ask_line(tool, _("Type \"yes\" to use the last try: "), answer,
-		             sizeof(answer)) == LINE_OK &&
-		    strcmp(answer, "yes") == 0)
-			return EXIT_TOOL_OK;
-		fprintf(stderr, "%s\n", _("Not confirmed: nothing was sent to the card."));
-		return EXIT_TOOL_NOT_CONFIRMED;
+		return confirm_last_try(tool);
 	}
 	if (!tool->prompt.interactive || tool->yes)
 		return EXIT_TOOL_OK;
@@ -292,13 +345,6 @@ static int confirm_tries(const struct tool *tool, struct card *card)
 		return EXIT_TOOL_OK;
 	fprintf(stderr, "%s\n", _("Not confirmed: nothing was sent to the card."));
 	return EXIT_TOOL_NOT_CONFIRMED;
-}
-
-static bool card_gone(CK_RV rv)
-{
-	return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
-	       rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
-	       rv == CKR_SLOT_ID_INVALID;
 }
 
 static int report_pkcs11_failure(const char *function, CK_RV rv)
@@ -362,6 +408,14 @@ static int pin_operation_failure(struct card *card, CK_RV rv, enum pin_stage sta
 
 	if (rc >= 0)
 		return rc;
+	if (stage == PIN_STAGE_SESSION && card_gone(rv))
+		return report_card_changed(card);
+	if (rv == P11UNLOCK_CKR_TRIES_CHANGED) {
+		fprintf(stderr, "%s\n",
+		        _("The card's tries keep changing while you answer: another program is "
+		          "using the card. Nothing was sent to it."));
+		return EXIT_TOOL_OTHER;
+	}
 	return report_pkcs11_failure(stage == PIN_STAGE_SESSION ? "C_OpenSession"
 	                             : stage == PIN_STAGE_LOGIN ? "C_Login"
 	                                                        : change_function,
@@ -437,9 +491,24 @@ static int detect_and_choose(const struct tool *tool, struct card_list *list, bo
 	if (headings)
 		heading(_("Step 2: choose the card"));
 	rc = choose(tool, list, card);
-	if (rc == EXIT_TOOL_OK)
+	if (rc == EXIT_TOOL_OK) {
 		printf(_("Card %s is chosen.\n"), (*card)->serial);
+		/* Before the questions: a script reading the output sees which card it is. */
+		fflush(stdout);
+	}
 	return rc;
+}
+
+/* How often the counters may change between the question and the card before the tool gives
+ * up (each change asks again). */
+#define TRIES_CHANGED_ROUNDS 3
+
+/* Another program spent a try while the holder answered: the module sent nothing. */
+static void print_tries_changed(void)
+{
+	fprintf(stderr, "%s\n",
+	        _("The number of tries left changed while you answered (another program used "
+	          "the card). Nothing was sent to the card; here is the new count."));
 }
 
 static int unlock_steps(struct tool *tool, struct card_list *list, struct secret *secrets)
@@ -451,6 +520,8 @@ static int unlock_steps(struct tool *tool, struct card_list *list, struct secret
 
 	if (rc == EXIT_TOOL_OK)
 		rc = check_unlockable(tool, card);
+	if (rc == EXIT_TOOL_OK)
+		rc = bind_card(tool, card);
 	if (rc != EXIT_TOOL_OK)
 		return rc;
 	if (card->pin.state != TRIES_LOCKED)
@@ -462,13 +533,18 @@ static int unlock_steps(struct tool *tool, struct card_list *list, struct secret
 	if (rc != EXIT_TOOL_OK)
 		return rc;
 
-	heading(_("Step 4: user code tries left"));
-	rc = confirm_tries(tool, card);
-	if (rc != EXIT_TOOL_OK)
-		return rc;
+	for (int round = 0;; round++) {
+		heading(_("Step 4: user code tries left"));
+		rc = confirm_tries(tool, card);
+		if (rc != EXIT_TOOL_OK)
+			return rc;
 
-	heading(_("Step 5: release the lock"));
-	rv = card_reset_pin(&tool->module, card, &secrets[0], &secrets[1], &stage);
+		heading(_("Step 5: release the lock"));
+		rv = card_reset_pin(&tool->module, card, &secrets[0], &secrets[1], &stage);
+		if (rv != P11UNLOCK_CKR_TRIES_CHANGED || round == TRIES_CHANGED_ROUNDS)
+			break;
+		print_tries_changed();
+	}
 	secrets_release();
 	return reset_result(tool, card, rv, stage);
 }
@@ -484,6 +560,7 @@ static int with_secrets(struct tool *tool,
 	memset(&list, 0, sizeof(list));
 	rc = steps(tool, &list, secrets_hold());
 	secrets_release();
+	cards_unbind(&tool->module, &list);
 	card_list_free(&list);
 	return rc;
 }
@@ -520,6 +597,21 @@ static int change_pin_result(const struct tool *tool, struct card *card, CK_RV r
 	}
 }
 
+/* The PIN's count as the holder sees it before the change: locked ends here, one left warns.
+ * confirm: the count changed after the holder saw it, so the last try needs a yes. */
+static int check_pin_tries(const struct tool *tool, const struct card *card, bool confirm)
+{
+	if (card->pin.state == TRIES_LOCKED) {
+		print_pin_locked();
+		return EXIT_TOOL_BLOCKED;
+	}
+	if (card->pin.state != TRIES_FINAL)
+		return EXIT_TOOL_OK;
+	fprintf(stderr, "%s\n",
+	        _("Warning: the PIN has one try left; a wrong PIN locks the card."));
+	return confirm ? confirm_last_try(tool) : EXIT_TOOL_OK;
+}
+
 static int change_pin_steps(struct tool *tool, struct card_list *list, struct secret *secrets)
 {
 	struct card *card = NULL;
@@ -533,18 +625,28 @@ static int change_pin_steps(struct tool *tool, struct card_list *list, struct se
 		print_hicos_refusal(card);
 		return EXIT_TOOL_NOT_HANDLED;
 	}
-	if (card->pin.state == TRIES_LOCKED) {
-		print_pin_locked();
-		return EXIT_TOOL_BLOCKED;
+	rc = check_pin_tries(tool, card, false);
+	if (rc == EXIT_TOOL_OK)
+		rc = bind_card(tool, card);
+	if (rc == EXIT_TOOL_OK)
+		rc = ask_secrets(tool, SECRET_FIELD_CURRENT_PIN, secrets);
+	for (int round = 0; rc == EXIT_TOOL_OK; round++) {
+		rv = card_change_pin(&tool->module, card, &secrets[0], &secrets[1], &stage);
+		if (rv != P11UNLOCK_CKR_TRIES_CHANGED || round == TRIES_CHANGED_ROUNDS)
+			break;
+		print_tries_changed();
+		rc = refresh_tries(tool, card);
+		if (rc == EXIT_TOOL_OK) {
+			char text[64];
+
+			tries_text(&card->pin, true, text, sizeof(text));
+			printf("%s%s\n", _("PIN: "), text);
+			rc = check_pin_tries(tool, card, true);
+		}
 	}
-	if (card->pin.state == TRIES_FINAL)
-		fprintf(stderr, "%s\n",
-		        _("Warning: the PIN has one try left; a wrong PIN locks the card."));
-	rc = ask_secrets(tool, SECRET_FIELD_CURRENT_PIN, secrets);
+	secrets_release();
 	if (rc != EXIT_TOOL_OK)
 		return rc;
-	rv = card_change_pin(&tool->module, card, &secrets[0], &secrets[1], &stage);
-	secrets_release();
 	return change_pin_result(tool, card, rv, stage);
 }
 

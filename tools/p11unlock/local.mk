@@ -17,7 +17,8 @@ tools_p11unlock_libp11unlock_tool_la_SOURCES = \
 	tools/p11unlock/vendor.c tools/p11unlock/vendor.h
 tools_p11unlock_libp11unlock_tool_la_CPPFLAGS = $(P11UNLOCK_TOOL_CPPFLAGS)
 tools_p11unlock_libp11unlock_tool_la_CFLAGS = $(P11UNLOCK_TOOL_CFLAGS)
-tools_p11unlock_libp11unlock_tool_la_LIBADD = $(CRYPTO_LIBS) $(P11KIT_LIBS) $(LIBINTL) -ldl
+tools_p11unlock_libp11unlock_tool_la_LIBADD = src/common/libp11u-common.la $(CRYPTO_LIBS) \
+	$(P11KIT_LIBS) $(LIBINTL) -ldl
 
 bin_PROGRAMS += tools/p11unlock/p11unlock
 tools_p11unlock_p11unlock_SOURCES = tools/p11unlock/main.c

@@ -1,6 +1,7 @@
 /* Text from the card or the module (labels, reader names, certificate DNs) is
  * untrusted: it is sanitized when read, so invalid UTF-8 and control characters
- * never reach a terminal, and escaped again for JSON. */
+ * never reach a terminal, and escaped again for JSON.  The rules are the module's
+ * (src/common/text.h): what a label may hold is decided in one place. */
 #ifndef P11UNLOCK_TOOL_TEXT_H
 #define P11UNLOCK_TOOL_TEXT_H
 
@@ -8,13 +9,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Length of the valid UTF-8 sequence at s (at most len bytes) and its code point;
- * 0 when the bytes there are not valid UTF-8 (overlong, surrogate, beyond U+10FFFF, cut). */
-size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+#include "common/text.h"
 
-/* Makes s safe for a terminal, in place: C0, DEL, C1 controls, the bidirectional and line
- * separator marks and invalid UTF-8 bytes become '?' (the text never grows). */
-void text_sanitize(char *s);
+/* p11u_utf8_decode(). */
+static inline size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	return p11u_utf8_decode(s, len, cp);
+}
+
+/* p11u_text_sanitize(): controls, bidirectional and line separator marks and invalid
+ * UTF-8 bytes become '?' (the text never grows). */
+static inline void text_sanitize(char *s)
+{
+	p11u_text_sanitize(s);
+}
 
 /* Writes s as a JSON string with quotes; invalid UTF-8 becomes U+FFFD. */
 void json_write_string(FILE *out, const char *s);

@@ -409,12 +409,79 @@ void card_list_free(struct card_list *list)
 	memset(list, 0, sizeof(*list));
 }
 
+/* The token now in the card's slot is still the card chosen (its serial). */
+static CK_RV same_card(const struct module *module, struct card *card, CK_TOKEN_INFO *info)
+{
+	char serial[17];
+	CK_RV rv = module->functions->C_GetTokenInfo(card->slot, info);
+
+	if (rv != CKR_OK)
+		return rv;
+	PADDED_COPY(serial, info->serialNumber);
+	text_sanitize(serial);
+	return strcmp(serial, card->serial) == 0 ? CKR_OK : CKR_DEVICE_REMOVED;
+}
+
+CK_RV card_bind(const struct module *module, struct card *card)
+{
+	CK_FUNCTION_LIST *f = module->functions;
+	CK_TOKEN_INFO info;
+	CK_RV rv;
+
+	rv = f->C_OpenSession(card->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+	                      &card->session);
+	if (rv != CKR_OK)
+		return rv;
+	card->bound = true;
+	/* Opened after the card was listed: it must be the same card (a swap after this point
+	 * makes the session stale). */
+	rv = same_card(module, card, &info);
+	if (rv != CKR_OK)
+		card_unbind(module, card);
+	return rv;
+}
+
+void card_unbind(const struct module *module, struct card *card)
+{
+	if (!card->bound)
+		return;
+	module->functions->C_CloseSession(card->session);
+	card->bound = false;
+}
+
+void cards_unbind(const struct module *module, struct card_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		card_unbind(module, &list->cards[i]);
+}
+
+CK_RV card_check_bound(const struct module *module, struct card *card)
+{
+	CK_SESSION_INFO info;
+	CK_RV rv;
+
+	if (!card->bound)
+		return CKR_SESSION_HANDLE_INVALID;
+	rv = module->functions->C_GetSessionInfo(card->session, &info);
+	if (rv == CKR_OK && info.slotID != card->slot)
+		rv = CKR_DEVICE_REMOVED;
+	return rv;
+}
+
 CK_RV card_refresh_tries(const struct module *module, struct card *card)
 {
 	CK_FUNCTION_LIST *f = module->functions;
 	CK_SESSION_HANDLE session;
 	CK_RV rv;
 
+	if (card->bound) {
+		rv = card_check_bound(module, card);
+		if (rv == CKR_OK)
+			rv = same_card(module, card, &card->token_info);
+		if (rv == CKR_OK)
+			read_tries(module, card->session, card);
+		return rv;
+	}
 	rv = f->C_GetTokenInfo(card->slot, &card->token_info);
 	if (rv != CKR_OK)
 		return rv;
@@ -443,60 +510,51 @@ bool card_selected(const struct card_selector *selector, const struct card *card
 	return true;
 }
 
-/* Opens the R/W session a PIN operation needs and logs in. */
-static CK_RV open_and_login(const struct module *module, const struct card *card, CK_USER_TYPE user,
-                            const struct secret *secret, CK_SESSION_HANDLE *session,
-                            enum pin_stage *stage)
+/* Logs in on the bound session: with the count the holder saw when the module offers it. */
+static CK_RV login_bound(const struct module *module, struct card *card, CK_USER_TYPE user,
+                         const struct secret *secret, int tries_seen, enum pin_stage *stage)
 {
 	CK_FUNCTION_LIST *f = module->functions;
 	CK_RV rv;
 
 	*stage = PIN_STAGE_SESSION;
-	rv = f->C_OpenSession(card->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, session);
+	/* A card that changed since the holder chose it fails here, before any secret moves. */
+	rv = card_check_bound(module, card);
 	if (rv != CKR_OK)
 		return rv;
 	*stage = PIN_STAGE_LOGIN;
-	rv = f->C_Login(*session, user, (CK_UTF8CHAR_PTR)secret->value, secret->len);
-	if (rv != CKR_OK) {
-		f->C_CloseSession(*session);
-		return rv;
-	}
-	*stage = PIN_STAGE_CHANGE;
-	return CKR_OK;
-}
-
-static void logout_and_close(const struct module *module, CK_SESSION_HANDLE session)
-{
-	module->functions->C_Logout(session);
-	module->functions->C_CloseSession(session);
-}
-
-CK_RV card_reset_pin(const struct module *module, const struct card *card,
-                     const struct secret *user_code, const struct secret *new_pin,
-                     enum pin_stage *stage)
-{
-	CK_SESSION_HANDLE session;
-	CK_RV rv = open_and_login(module, card, CKU_SO, user_code, &session, stage);
-
-	if (rv != CKR_OK)
-		return rv;
-	rv = module->functions->C_InitPIN(session, (CK_UTF8CHAR_PTR)new_pin->value, new_pin->len);
-	logout_and_close(module, session);
+	if (!vendor_login(module, card->session, user, (const CK_UTF8CHAR *)secret->value,
+	                  secret->len, tries_seen, &rv))
+		rv = f->C_Login(card->session, user, (CK_UTF8CHAR_PTR)secret->value, secret->len);
+	if (rv == CKR_OK)
+		*stage = PIN_STAGE_CHANGE;
 	return rv;
 }
 
-CK_RV card_change_pin(const struct module *module, const struct card *card,
-                      const struct secret *current_pin, const struct secret *new_pin,
-                      enum pin_stage *stage)
+CK_RV card_reset_pin(const struct module *module, struct card *card, const struct secret *user_code,
+                     const struct secret *new_pin, enum pin_stage *stage)
 {
-	CK_SESSION_HANDLE session;
-	CK_RV rv = open_and_login(module, card, CKU_USER, current_pin, &session, stage);
+	CK_RV rv = login_bound(module, card, CKU_SO, user_code, card->user_code.left, stage);
 
 	if (rv != CKR_OK)
 		return rv;
-	rv = module->functions->C_SetPIN(session, (CK_UTF8CHAR_PTR)current_pin->value,
+	rv = module->functions->C_InitPIN(card->session, (CK_UTF8CHAR_PTR)new_pin->value,
+	                                  new_pin->len);
+	module->functions->C_Logout(card->session);
+	return rv;
+}
+
+CK_RV card_change_pin(const struct module *module, struct card *card,
+                      const struct secret *current_pin, const struct secret *new_pin,
+                      enum pin_stage *stage)
+{
+	CK_RV rv = login_bound(module, card, CKU_USER, current_pin, card->pin.left, stage);
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = module->functions->C_SetPIN(card->session, (CK_UTF8CHAR_PTR)current_pin->value,
 	                                 current_pin->len, (CK_UTF8CHAR_PTR)new_pin->value,
 	                                 new_pin->len);
-	logout_and_close(module, session);
+	module->functions->C_Logout(card->session);
 	return rv;
 }

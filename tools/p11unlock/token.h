@@ -71,6 +71,11 @@ struct card {
 	enum tries_source tries_source;
 	bool has_cert;
 	struct cert_facts cert; /* the signature certificate */
+	/* The R/W session opened on this card when the holder chose it (card_bind): every secret
+	 * goes through it, so it reaches this card or none (the module makes a session stale when
+	 * its card is taken out or swapped). */
+	CK_SESSION_HANDLE session;
+	bool bound;
 };
 
 struct card_list {
@@ -89,7 +94,18 @@ void module_close(struct module *module);
 CK_RV cards_detect(const struct module *module, struct card_list *list);
 void card_list_free(struct card_list *list);
 
-/* Reads the token's flags and counters again (before a decision that costs a try). */
+/* Opens the session that binds the holder's secrets to the card chosen, and checks that the
+ * token it was opened on is that card (serial).  CKR_DEVICE_REMOVED when it is not. */
+CK_RV card_bind(const struct module *module, struct card *card);
+void card_unbind(const struct module *module, struct card *card);
+/* card_unbind() for every card of a list. */
+void cards_unbind(const struct module *module, struct card_list *list);
+/* Whether the bound session is still on the card chosen: CKR_OK, else the module's answer
+ * (CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID, ...).  No card I/O. */
+CK_RV card_check_bound(const struct module *module, struct card *card);
+
+/* Reads the token's flags and counters again (before a decision that costs a try), through
+ * the bound session when there is one. */
 CK_RV card_refresh_tries(const struct module *module, struct card *card);
 
 /* Which card --serial / --slot / --token name (all given ones must match). */
@@ -110,13 +126,15 @@ enum pin_stage {
 	PIN_STAGE_CHANGE, /* C_InitPIN or C_SetPIN */
 };
 
-/* R/W session, C_Login(CKU_SO, user code), C_InitPIN(new PIN), C_Logout. */
-CK_RV card_reset_pin(const struct module *module, const struct card *card,
-                     const struct secret *user_code, const struct secret *new_pin,
-                     enum pin_stage *stage);
+/* On the bound session: C_Login(CKU_SO, user code), C_InitPIN(new PIN), C_Logout.  The login
+ * is P11U_Login with the count the holder saw (card->user_code.left) when the module offers
+ * it: P11UNLOCK_CKR_TRIES_CHANGED, with nothing sent, when the card's count differs. */
+CK_RV card_reset_pin(const struct module *module, struct card *card, const struct secret *user_code,
+                     const struct secret *new_pin, enum pin_stage *stage);
 
-/* R/W session, C_Login(CKU_USER, current PIN), C_SetPIN(current, new), C_Logout. */
-CK_RV card_change_pin(const struct module *module, const struct card *card,
+/* On the bound session: C_Login(CKU_USER, current PIN) (P11U_Login with card->pin.left, as
+ * above), C_SetPIN(current, new), C_Logout. */
+CK_RV card_change_pin(const struct module *module, struct card *card,
                       const struct secret *current_pin, const struct secret *new_pin,
                       enum pin_stage *stage);
 

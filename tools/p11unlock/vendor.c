@@ -32,7 +32,7 @@ void vendor_attach(struct module *module, const char *path)
 	}
 	functions = iface->pFunctionList;
 	if (functions->version.major != P11UNLOCK_VERSION_MAJOR ||
-	    functions->P11U_GetTriesLeft == NULL) {
+	    functions->P11U_GetTriesLeft == NULL || functions->P11U_Login == NULL) {
 		dlclose(handle);
 		return;
 	}
@@ -59,5 +59,17 @@ bool vendor_tries(const struct module *module, CK_SLOT_ID slot, int *pin_tries,
 		return false;
 	*pin_tries = (int)pin;
 	*user_code_tries = (int)user_code;
+	return true;
+}
+
+bool vendor_login(const struct module *module, CK_SESSION_HANDLE session, CK_USER_TYPE user,
+                  const CK_UTF8CHAR *pin, CK_ULONG pin_len, int tries_seen, CK_RV *rv)
+{
+	const P11UNLOCK_FUNCTION_LIST *functions = module->vendor;
+
+	if (functions == NULL || tries_seen < 1)
+		return false;
+	*rv = functions->P11U_Login(session, user, (CK_UTF8CHAR_PTR)pin, pin_len,
+	                            (CK_ULONG)tries_seen, NULL);
 	return true;
 }

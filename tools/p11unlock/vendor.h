@@ -18,4 +18,9 @@ void vendor_detach(struct module *module);
 bool vendor_tries(const struct module *module, CK_SLOT_ID slot, int *pin_tries,
                   int *user_code_tries);
 
+/* P11U_Login (the VERIFY only when the card's count is tries_seen); false when the vendor
+ * interface is not available, and *rv is then untouched. */
+bool vendor_login(const struct module *module, CK_SESSION_HANDLE session, CK_USER_TYPE user,
+                  const CK_UTF8CHAR *pin, CK_ULONG pin_len, int tries_seen, CK_RV *rv);
+
 #endif

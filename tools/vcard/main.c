@@ -33,6 +33,8 @@ static const char usage_text[] =
     "      --key-bits N           RSA key size, 1024-3072 (default 2048)\n"
     "      --card-type TYPE       EF 0905 (default \"P11U V1\"; e.g. \"CHT V32N\" to test how\n"
     "                             the module treats real cards)\n"
+    "      --corrupt-cert-slot S  root, issuing, encryption or signature: that slot of\n"
+    "                             EF 08F2 holds junk, not a certificate (tests; repeatable)\n"
     "  run STATE [OPTIONS]        serve the card until SIGTERM (= card removed)\n"
     "      --host H               vpcd's address (default 127.0.0.1)\n"
     "      --port N               vpcd's port (default 35963)\n"
@@ -138,6 +140,7 @@ enum {
 	OPT_USER_CODE,
 	OPT_KEY_BITS,
 	OPT_CARD_TYPE,
+	OPT_CORRUPT_CERT_SLOT,
 	OPT_PORT,
 	OPT_HOST,
 	OPT_T0,
@@ -179,6 +182,20 @@ static int create_option(int opt, const char *arg, void *ctx)
 			return usage_error("--key-bits: not a number: %s", arg);
 		p->key_bits = (int)bits;
 		break;
+	case OPT_CORRUPT_CERT_SLOT: {
+		/* In EF 08F2's slot order. */
+		static const char *const slots[] = {"root", "issuing", "encryption", "signature"};
+		size_t i = 0;
+
+		while (i < sizeof(slots) / sizeof(slots[0]) && strcmp(arg, slots[i]) != 0)
+			i++;
+		if (i == sizeof(slots) / sizeof(slots[0]))
+			return usage_error("--corrupt-cert-slot: not root, issuing, encryption or "
+			                   "signature: %s",
+			                   arg);
+		p->junk_cert_slots |= 1u << i;
+		break;
+	}
 	default:
 		return usage_error("unexpected option");
 	}
@@ -196,6 +213,7 @@ static int cmd_create(int argc, char **argv)
 	    {"user-code", required_argument, NULL, OPT_USER_CODE},
 	    {"key-bits", required_argument, NULL, OPT_KEY_BITS},
 	    {"card-type", required_argument, NULL, OPT_CARD_TYPE},
+	    {"corrupt-cert-slot", required_argument, NULL, OPT_CORRUPT_CERT_SLOT},
 	    {NULL, 0, NULL, 0},
 	};
 	struct vcard_params params = {0};

@@ -51,6 +51,7 @@ static void apply_defaults(struct vcard_params *p, const struct vcard_params *gi
 	TAKE(user_code)
 	TAKE(key_bits)
 	TAKE(card_type)
+	TAKE(junk_cert_slots)
 #undef TAKE
 }
 
@@ -281,6 +282,20 @@ static int store_cert(uint8_t *store, enum vcard_cert_slot slot, X509 *cert, con
 	return 0;
 }
 
+/* Replaces a slot's certificate by junk that starts like one (see VCARD_JUNK_CERT_LEN). */
+static void store_junk(uint8_t *store, enum vcard_cert_slot slot)
+{
+	uint8_t *p = store + (size_t)slot * VCARD_CERT_SLOT_SIZE;
+	const size_t body = VCARD_JUNK_CERT_LEN - VCARD_JUNK_CERT_HEADER_LEN;
+
+	memset(p, 0x00, VCARD_CERT_SLOT_SIZE);
+	p[0] = 0x30;
+	p[1] = 0x82;
+	p[2] = (uint8_t)(body >> 8);
+	p[3] = (uint8_t)(body & 0xFF);
+	memset(p + VCARD_JUNK_CERT_HEADER_LEN, 0xA5, body);
+}
+
 static void pad_ascii(uint8_t *out, size_t size, const char *s)
 {
 	size_t len = strlen(s);
@@ -403,6 +418,9 @@ int vcard_create(const char *state_path, const struct vcard_params *params, char
 	    store_cert(b.data.cert_store, VCARD_SLOT_SIGNATURE, b.signature, "signature", err,
 	               err_size))
 		goto out;
+	for (int slot = 0; slot < VCARD_CERT_SLOTS; slot++)
+		if (p.junk_cert_slots & (1u << slot))
+			store_junk(b.data.cert_store, (enum vcard_cert_slot)slot);
 	memcpy(b.data.pin, p.pin, strlen(p.pin) + 1);
 	memcpy(b.data.user_code, p.user_code, strlen(p.user_code) + 1);
 	b.data.pin_tries = VCARD_TRIES_MAX;

@@ -25,7 +25,15 @@ struct vcard_params {
 	const char *user_code;  /* default "Ab12cd34" */
 	int key_bits;           /* default 2048; 1024..3072 */
 	const char *card_type;  /* default "P11U V1" */
+	/* Tests: bit n set = slot n of EF 08F2 (0 root CA, 1 issuing CA, 2 encryption,
+	 * 3 signature) holds junk instead of its certificate (VCARD_JUNK_CERT_LEN). */
+	unsigned junk_cert_slots;
 };
+
+/* What a junk slot holds: a certificate's `30 82 hi lo` header of a length that fits the
+ * slot, then bytes that are not DER; the rest of the slot is zero. */
+#define VCARD_JUNK_CERT_HEADER_LEN 4
+#define VCARD_JUNK_CERT_LEN        0x104
 
 struct vcard_status {
 	char card_number[17];
