@@ -37,8 +37,16 @@
  *                               CKA_ID is ID (found first), or the first found object;
  *                               MECH = rsa-pkcs, sha256-rsa-pkcs
  *   wait-event [dont-block]     C_WaitForSlotEvent
- *   wait-event-thread           C_WaitForSlotEvent (blocking) in a new thread
- *   join [MS]                   the result of that thread, waiting at most MS (default 10000)
+ *   wait-event-thread [N]       C_WaitForSlotEvent (blocking) in N new threads (default 1, at
+ *                               most 8)
+ *   join [MS]                   the results of those threads, waiting at most MS (default
+ *                               10000) for all of them
+ *   bg COMMAND [ARGS]           COMMAND in a thread of its own (one at a time; it must not
+ *                               change the current session or the found objects)
+ *   bg-join [MS]                its result, waiting at most MS (default 30000)
+ *   within MS COMMAND [ARGS]    COMMAND, then "(within MS ms)" when it returned within MS
+ *                               milliseconds, else "(took T ms)": a bound far above a call's
+ *                               own time, catching calls that wait for another card or thread
  *   interfaces                  C_GetInterfaceList: names and versions
  *   get-interface NAME|- MAJOR|- MINOR|-
  *                               C_GetInterface (`-`: NULL); a "PKCS 11" interface becomes the
@@ -127,6 +135,9 @@ struct named_session {
 };
 
 /* The blocking C_WaitForSlotEvent of wait-event-thread. */
+/* Threads blocked in C_WaitForSlotEvent at once. */
+#define WAITERS_MAX 8
+
 struct wait_thread {
 	pthread_t thread;
 	bool started;
@@ -150,7 +161,10 @@ struct script {
 	CK_OBJECT_HANDLE found[FOUND_MAX];
 	size_t n_found;
 
-	struct wait_thread waiter;
+	struct wait_thread waiters[WAITERS_MAX];
+	size_t n_waiters;
+
+	struct bg_command *bg;
 };
 
 /* The output of one command. */
@@ -937,25 +951,31 @@ static void *wait_thread_main(void *arg)
 
 static void cmd_wait_event_thread(struct script *sc, char **args, int n, struct result *r)
 {
-	struct wait_thread *w = &sc->waiter;
+	CK_ULONG count = 1;
 	int err;
 
-	(void)args;
-	(void)n;
-	if (w->started) {
-		say(r, "error: a wait thread is running (join it first)");
+	if (n == 1 && (!parse_ulong(args[0], &count) || count < 1 || count > WAITERS_MAX)) {
+		say(r, "error: wait-event-thread [1-%d]", WAITERS_MAX);
 		return;
 	}
-	w->p = sc->p;
-	w->slot = 0;
-	w->rv = CKR_GENERAL_ERROR;
-	atomic_store(&w->done, false);
-	err = pthread_create(&w->thread, NULL, wait_thread_main, w);
-	if (err != 0) {
-		say(r, "error: pthread_create: %s", strerror(err));
+	if (sc->n_waiters > 0) {
+		say(r, "error: wait threads are running (join them first)");
 		return;
 	}
-	w->started = true;
+	for (CK_ULONG i = 0; i < count; i++) {
+		struct wait_thread *w = &sc->waiters[i];
+
+		w->p = sc->p;
+		w->slot = 0;
+		w->rv = CKR_GENERAL_ERROR;
+		atomic_store(&w->done, false);
+		err = pthread_create(&w->thread, NULL, wait_thread_main, w);
+		if (err != 0) {
+			say(r, "error: pthread_create: %s", strerror(err));
+			return;
+		}
+		sc->n_waiters++;
+	}
 	say(r, "started");
 }
 
@@ -980,28 +1000,39 @@ static bool ms_arg(char **args, int n, int i, unsigned long dflt, unsigned long 
 	return true;
 }
 
+static bool waiters_done(const struct script *sc)
+{
+	for (size_t i = 0; i < sc->n_waiters; i++)
+		if (!atomic_load(&sc->waiters[i].done))
+			return false;
+	return true;
+}
+
 static void cmd_join(struct script *sc, char **args, int n, struct result *r)
 {
-	struct wait_thread *w = &sc->waiter;
 	unsigned long limit, waited = 0;
 
 	if (!ms_arg(args, n, 0, 10000, &limit, r))
 		return;
-	if (!w->started) {
+	if (sc->n_waiters == 0) {
 		say(r, "error: no wait thread");
 		return;
 	}
-	while (!atomic_load(&w->done) && waited < limit) {
+	while (!waiters_done(sc) && waited < limit) {
 		sleep_ms(10);
 		waited += 10;
 	}
-	if (!atomic_load(&w->done)) {
+	if (!waiters_done(sc)) {
 		say(r, "still waiting");
 		return;
 	}
-	pthread_join(w->thread, NULL);
-	w->started = false;
-	say_wait_result(r, w->rv, w->slot);
+	for (size_t i = 0; i < sc->n_waiters; i++) {
+		pthread_join(sc->waiters[i].thread, NULL);
+		if (i > 0)
+			say(r, "; ");
+		say_wait_result(r, sc->waiters[i].rv, sc->waiters[i].slot);
+	}
+	sc->n_waiters = 0;
 }
 
 static CK_VERSION list_version(const P11UNLOCK_INTERFACE *iface)
@@ -1317,6 +1348,10 @@ static void cmd_sleep(struct script *sc, char **args, int n, struct result *r)
 	say(r, "ok");
 }
 
+static void cmd_bg(struct script *sc, char **args, int n, struct result *r);
+static void cmd_bg_join(struct script *sc, char **args, int n, struct result *r);
+static void cmd_within(struct script *sc, char **args, int n, struct result *r);
+
 static const struct command commands[] = {
     {"init", 0, 1, cmd_init},
     {"finalize", 0, 0, cmd_finalize},
@@ -1337,7 +1372,7 @@ static const struct command commands[] = {
     {"getattr", 1, 2, cmd_getattr},
     {"sign", 1, 2, cmd_sign},
     {"wait-event", 0, 1, cmd_wait_event},
-    {"wait-event-thread", 0, 0, cmd_wait_event_thread},
+    {"wait-event-thread", 0, 1, cmd_wait_event_thread},
     {"join", 0, 1, cmd_join},
     {"interfaces", 0, 0, cmd_interfaces},
     {"get-interface", 3, 3, cmd_get_interface},
@@ -1349,7 +1384,155 @@ static const struct command commands[] = {
     {"fork-check", 0, 0, cmd_fork_check},
     {"pause", 1, 2, cmd_pause},
     {"sleep", 1, 1, cmd_sleep},
+    {"bg", 1, WORDS_MAX - 1, cmd_bg},
+    {"bg-join", 0, 1, cmd_bg_join},
+    {"within", 2, WORDS_MAX - 1, cmd_within},
 };
+
+/* --- commands that run other commands ------------------------------------------------------- */
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_OF(commands); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* words[0] is the command: false (said) when there is none such or the count is wrong. */
+static bool command_ok(char **words, int n, struct result *r, const struct command **c)
+{
+	*c = n > 0 ? find_command(words[0]) : NULL;
+	if (*c == NULL) {
+		say(r, "error: no such command");
+		return false;
+	}
+	if (n - 1 < (*c)->min_args || n - 1 > (*c)->max_args) {
+		say(r, "error: wrong number of arguments");
+		return false;
+	}
+	return true;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void cmd_within(struct script *sc, char **args, int n, struct result *r)
+{
+	const struct command *c;
+	CK_ULONG limit;
+	double t;
+
+	if (!parse_ulong(args[0], &limit)) {
+		say(r, "error: within MS COMMAND [ARGS]");
+		return;
+	}
+	if (!command_ok(args + 1, n - 1, r, &c))
+		return;
+	t = now_ms();
+	c->run(sc, args + 2, n - 2, r);
+	t = now_ms() - t;
+	if (t <= (double)limit)
+		say(r, " (within %lu ms)", limit);
+	else
+		say(r, " (took %.0f ms)", t);
+}
+
+/* One command in a thread of its own, its words copied. */
+struct bg_command {
+	pthread_t thread;
+	struct script *sc;
+	const struct command *c;
+	char line[LINE_MAX_LEN];
+	char *words[WORDS_MAX];
+	int n;
+	struct result r;
+	atomic_bool done;
+};
+
+static void *bg_main(void *arg)
+{
+	struct bg_command *bg = arg;
+
+	bg->c->run(bg->sc, bg->words + 1, bg->n - 1, &bg->r);
+	atomic_store(&bg->done, true);
+	return NULL;
+}
+
+static void cmd_bg(struct script *sc, char **args, int n, struct result *r)
+{
+	struct bg_command *bg;
+	size_t len = 0;
+	int err;
+
+	if (sc->bg != NULL) {
+		say(r, "error: a bg command is running (bg-join it first)");
+		return;
+	}
+	bg = calloc(1, sizeof *bg);
+	if (bg == NULL) {
+		say(r, "error: out of memory");
+		return;
+	}
+	/* The words point into the caller's line: keep copies in the thread's own. */
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(args[i]) + 1;
+
+		if (len + l > sizeof bg->line) {
+			free(bg);
+			say(r, "error: line too long");
+			return;
+		}
+		memcpy(bg->line + len, args[i], l);
+		bg->words[i] = bg->line + len;
+		len += l;
+	}
+	bg->n = n;
+	bg->sc = sc;
+	if (!command_ok(bg->words, n, r, &bg->c)) {
+		free(bg);
+		return;
+	}
+	atomic_store(&bg->done, false);
+	err = pthread_create(&bg->thread, NULL, bg_main, bg);
+	if (err != 0) {
+		free(bg);
+		say(r, "error: pthread_create: %s", strerror(err));
+		return;
+	}
+	sc->bg = bg;
+	say(r, "started");
+}
+
+static void cmd_bg_join(struct script *sc, char **args, int n, struct result *r)
+{
+	struct bg_command *bg = sc->bg;
+	unsigned long limit, waited = 0;
+
+	if (!ms_arg(args, n, 0, 30000, &limit, r))
+		return;
+	if (bg == NULL) {
+		say(r, "error: no bg command");
+		return;
+	}
+	while (!atomic_load(&bg->done) && waited < limit) {
+		sleep_ms(10);
+		waited += 10;
+	}
+	if (!atomic_load(&bg->done)) {
+		say(r, "still running");
+		return;
+	}
+	pthread_join(bg->thread, NULL);
+	say(r, "%s", bg->r.text);
+	free(bg);
+	sc->bg = NULL;
+}
 
 /* --- main ---------------------------------------------------------------------------------- */
 
@@ -1395,21 +1578,20 @@ static bool run_line(struct script *sc, char *line)
 	}
 	if (n == 0)
 		return true;
-	for (size_t i = 0; i < N_OF(commands); i++) {
-		const struct command *c = &commands[i];
-		if (strcmp(words[0], c->name) != 0)
-			continue;
-		if (n - 1 < c->min_args || n - 1 > c->max_args) {
-			fprintf(stderr, "p11-script: wrong number of arguments: %s\n", display);
-			return false;
-		}
-		c->run(sc, words + 1, n - 1, &r);
-		printf("%s -> %s\n", display, r.text);
-		fflush(stdout);
-		return true;
+	const struct command *c = find_command(words[0]);
+
+	if (c == NULL) {
+		fprintf(stderr, "p11-script: unknown command: %s\n", display);
+		return false;
 	}
-	fprintf(stderr, "p11-script: unknown command: %s\n", display);
-	return false;
+	if (n - 1 < c->min_args || n - 1 > c->max_args) {
+		fprintf(stderr, "p11-script: wrong number of arguments: %s\n", display);
+		return false;
+	}
+	c->run(sc, words + 1, n - 1, &r);
+	printf("%s -> %s\n", display, r.text);
+	fflush(stdout);
+	return true;
 }
 
 int main(int argc, char **argv)

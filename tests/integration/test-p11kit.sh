@@ -5,8 +5,10 @@
 # <module> "pkcs11:..."` and a client loading p11-kit-client.so with P11_KIT_SERVER_ADDRESS
 # lists the token, signs, and releases a locked PIN with SO login + C_InitPIN.
 #
-# The install is real (`make install` with the configured prefix and p11-kit's module config
-# directory) but happens in a private mount namespace: the prefix (and sysconfdir, when it is
+# The install is real (`make install` with the configured prefix, and the registration in
+# p11-kit's own module config directory, as a package or `--with-p11-module-configs` puts it:
+# with a prefix other than p11-kit's, `make install` alone keeps it under the prefix) but happens
+# in a private mount namespace: the prefix (and sysconfdir, when it is
 # outside) is an overlay whose changes land in the test's directory, and p11-kit's module
 # config directory is replaced by an empty one of ours, so the machine is never changed and
 # no other registered module (OpenSC, which would probe the rig's readers) is loaded.
@@ -56,7 +58,8 @@ status() {
 PREFIX=$(make_var prefix)
 SYSCONFDIR=$(make_var sysconfdir)
 PKCS11DIR=$(make_var pkcs11dir)
-MODCONFDIR=$(make_var p11modconfdir)
+MODCONFDIR=$(pkg-config p11-kit-1 --variable p11_module_configs 2>/dev/null) ||
+	MODCONFDIR=/usr/share/p11-kit/modules
 diag "make install: prefix $PREFIX, module in $PKCS11DIR, registration in $MODCONFDIR"
 
 # The overlays: the prefix, and sysconfdir when it is elsewhere.
@@ -101,7 +104,7 @@ in_ns() {
 
 if [ "$ns_ok" = yes ]; then
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL nsenter -t "$NS_PID" -m -r -w -- \
-		make -C "$top_builddir" install >"$TEST_TMP/make-install.log" 2>&1
+		make -C "$top_builddir" install p11modconfdir="$MODCONFDIR" >"$TEST_TMP/make-install.log" 2>&1
 	is "$?" 0 "make install (in the private namespace)"
 	ok "the module is installed in $PKCS11DIR" in_ns test -f "$PKCS11DIR/p11unlock-pkcs11.so"
 	is "$(in_ns grep -v '^#' "$MODCONFDIR/p11unlock.module")" "module: $PKCS11DIR/p11unlock-pkcs11.so" \

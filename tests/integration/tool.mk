@@ -7,8 +7,16 @@ TOOL_TESTS = \
 	tests/integration/test-tool-inputs.sh \
 	tests/integration/test-tool-cards.sh \
 	tests/integration/test-tool-modules.sh \
-	tests/integration/test-tool-interactive.sh
+	tests/integration/test-tool-interactive.sh \
+	tests/integration/test-tool-streams.sh \
+	tests/integration/test-tool-safety.sh
 
 TESTS += $(TOOL_TESTS)
 dist_check_SCRIPTS += $(TOOL_TESTS)
 EXTRA_DIST += tests/integration/tool-lib.sh
+
+# make install with a custom prefix writes nothing outside it (configure and the install of
+# p11unlock.module in a fresh build directory; root for a private mount namespace).
+INSTALL_TESTS = tests/integration/test-install-prefix.sh
+TESTS += $(INSTALL_TESTS)
+dist_check_SCRIPTS += $(INSTALL_TESTS)

@@ -15,7 +15,8 @@ UNLOCK_TESTS = \
 	tests/integration/test-unlock-vendor.sh \
 	tests/integration/test-unlock-guard.sh \
 	tests/integration/test-removal.sh \
-	tests/integration/test-events.sh
+	tests/integration/test-events.sh \
+	tests/integration/test-concurrency.sh
 
 TESTS += $(UNLOCK_TESTS)
 dist_check_SCRIPTS += $(UNLOCK_TESTS)

@@ -254,6 +254,8 @@ static bool card_gone(CK_RV rv)
 	       rv == CKR_SLOT_ID_INVALID;
 }
 
+static int report_pkcs11_failure(const char *function, CK_RV rv);
+
 /* The card chosen left the reader (or another took its place) before a secret was sent. */
 static int report_card_changed(const struct card *card)
 {
@@ -273,9 +275,7 @@ static int bind_card(const struct tool *tool, struct card *card)
 		return EXIT_TOOL_OK;
 	if (card_gone(rv))
 		return report_card_changed(card);
-	fprintf(stderr, _("C_OpenSession failed: %s (0x%08lx)\n"), p11_kit_strerror(rv),
-	        (unsigned long)rv);
-	return EXIT_TOOL_OTHER;
+	return report_pkcs11_failure("C_OpenSession", rv);
 }
 
 /* The counters read again through the bound session: EXIT_TOOL_OK, or the exit code of a card

@@ -2,12 +2,16 @@
  * like the card issuer's web form, through PKCS#11 only (see p11unlock(1)). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <p11-kit/uri.h>
 
@@ -64,9 +68,30 @@ struct options {
 	const char *module_path;
 	const char *slot;
 	const char *token_uri;
-	const char *bad_option; /* the first argument getopt did not accept */
+	/* The first argument getopt did not accept.  Never printed whole: it may be a secret typed
+	 * in the wrong place.  An option is named up to its '=', a stray argument not at all. */
+	const char *bad_option;
+	int bad_option_len;
+	int bad_option_val; /* a known long option used wrongly (missing or extra value), or 0 */
+	char bad_short[3];  /* "-x" for an unknown short option */
+	bool stray_argument;
 	struct tool tool;
 };
+
+/* Opens /dev/null on each of fds 0, 1 and 2 that is closed.  Otherwise the first files the
+ * process opens (the module's pcscd socket) would take them: the answers would be read from
+ * that socket and the headings written into it. */
+static bool standard_fds_open(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* open() takes the lowest free fd: this one, as those below it are open now */
+		if (open("/dev/null", O_RDWR) != fd)
+			return false;
+	}
+	return true;
+}
 
 /* No core file and no ptrace by other processes of the user: secrets pass through memory. */
 static void protect_process(void)
@@ -123,6 +148,24 @@ static void set_command(struct options *opts, enum command command)
 	opts->commands_given++;
 }
 
+/* After getopt_long returned '?'.  For an unknown short option, optind may still point at
+ * the argument (more letters follow): only optopt names it.  A long option's argument is
+ * ARG, named up to its '='. */
+static void note_bad_option(struct options *opts, const char *arg)
+{
+	if (optopt > 0 && optopt < OPT_LIST) { /* not a long option's value */
+		opts->bad_short[0] = '-';
+		opts->bad_short[1] = (char)optopt;
+		opts->bad_short[2] = '\0';
+		opts->bad_option = opts->bad_short;
+		opts->bad_option_len = 2;
+		return;
+	}
+	opts->bad_option = arg;
+	opts->bad_option_len = (int)strcspn(arg, "=");
+	opts->bad_option_val = optopt;
+}
+
 static void parse_arguments(int argc, char **argv, struct options *opts)
 {
 	int c;
@@ -174,12 +217,12 @@ static void parse_arguments(int argc, char **argv, struct options *opts)
 			break;
 		default:
 			if (opts->bad_option == NULL)
-				opts->bad_option = argv[optind - 1];
+				note_bad_option(opts, argv[optind - 1]);
 			break;
 		}
 	}
 	if (optind < argc && opts->bad_option == NULL)
-		opts->bad_option = argv[optind];
+		opts->stray_argument = true;
 }
 
 static bool usage_error(const char *message)
@@ -196,10 +239,24 @@ static bool check_options(struct options *opts)
 	char message[512];
 
 	if (opts->bad_option != NULL) {
-		snprintf(message, sizeof(message), _("Unknown option or argument: %s"),
-		         opts->bad_option);
+		const struct option *known = long_options;
+
+		while (known->name != NULL && known->val != opts->bad_option_val)
+			known++;
+		if (opts->bad_option_val == 0 || known->name == NULL)
+			snprintf(message, sizeof(message), _("Unknown option: %.*s"),
+			         opts->bad_option_len, opts->bad_option);
+		else if (known->has_arg == required_argument)
+			snprintf(message, sizeof(message), _("--%s needs a value."), known->name);
+		else
+			snprintf(message, sizeof(message), _("--%s takes no value."), known->name);
 		return usage_error(message);
 	}
+	if (opts->stray_argument)
+		return usage_error(
+		    _("An unexpected argument was given (not shown: it may be a secret). "
+		      "The user code and PINs are asked for, never given on the "
+		      "command line."));
 	if (opts->commands_given > 1)
 		return usage_error(_("Give only one of --list, --status and --change-pin."));
 	if (opts->tool.json && opts->command != COMMAND_LIST && opts->command != COMMAND_STATUS)
@@ -286,6 +343,12 @@ int main(int argc, char **argv)
 	struct options opts;
 	int rc;
 
+	if (!standard_fds_open())
+		return EXIT_TOOL_OTHER;
+	/* A reader that went away (`p11unlock ... | head`) must not end the tool with SIGPIPE,
+	 * in the middle of a release or after it: writes fail instead, and the exit status is
+	 * the card operation's.  secrets_hold() and echo_off() leave an ignored signal alone. */
+	signal(SIGPIPE, SIG_IGN);
 	protect_process();
 	memset(&opts, 0, sizeof(opts));
 	opts.command = COMMAND_UNLOCK;
@@ -313,6 +376,7 @@ int main(int argc, char **argv)
 		rc = run(&opts);
 	if (opts.tool.selector.uri != NULL)
 		p11_kit_uri_free(opts.tool.selector.uri);
+	/* An output error does not change the result: the card operation is done. */
 	fflush(stdout);
 	return rc;
 }
