@@ -675,9 +675,17 @@ static enum p11u_io_rv do_transmit(struct p11u_reader *reader)
 		reader->resp_len = 0;
 		return handle_rv(reader, rv);
 	}
-	if (len > reader->resp_len || len < 2) {
+	if (len > reader->resp_len) {
 		reader->resp_len = 0;
 		return P11U_IO_ERROR;
+	}
+	if (len < 2) {
+		/* No status word.  A driver may report a card that left under the command this
+		 * way (vpcd: the card's connection closed before it answered). */
+		P11U_DEBUG(P11U_LOG_PCSC, "reader %s: an answer of %lu bytes", reader->name,
+		           (unsigned long)len);
+		reader->resp_len = 0;
+		return error_or_removed(reader);
 	}
 	reader->resp_len = len;
 	return P11U_IO_OK;

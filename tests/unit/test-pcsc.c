@@ -469,6 +469,29 @@ static void test_removed_mid_command(void **state)
 	remove_reader1();
 }
 
+/* The same when pcscd's presence poll sees the removal only seconds later (as on a loaded
+ * machine; here the card keeps answering the poll for 2.5 s while every APDU fails): still a
+ * removal, not a transport error. */
+static void test_removed_seen_late(void **state)
+{
+	static const uint8_t select_mf[] = {0x80, 0xA4, 0x00, 0x00, 0x02, 0x3F, 0x00};
+	const struct p11u_transport *t;
+	struct p11u_reader *reader = NULL;
+	uint8_t resp[258];
+	size_t resp_len = sizeof resp;
+
+	insert_reader1("--remove-after 1 --slow-removal 2500");
+	assert_int_equal(p11u_reader_connect(READER1, 10000, &reader), P11U_IO_OK);
+	t = p11u_reader_transport(reader);
+	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
+	                 P11U_IO_OK);
+	resp_len = sizeof resp;
+	assert_int_equal(t->transmit(t->ctx, select_mf, sizeof select_mf, resp, &resp_len),
+	                 P11U_IO_REMOVED);
+	p11u_reader_disconnect(reader);
+	remove_reader1();
+}
+
 /* Sends a signal to the virtual card serving reader 1 (its pid file holds "PID STARTTIME"). */
 static void signal_reader1_card(int sig)
 {
@@ -583,6 +606,7 @@ int main(void)
 	    cmocka_unit_test(test_reset_by_other_application),
 	    cmocka_unit_test(test_removed),
 	    cmocka_unit_test(test_removed_mid_command),
+	    cmocka_unit_test(test_removed_seen_late),
 	    cmocka_unit_test(test_stalled_card),
 	    cmocka_unit_test(test_t0_card_over_pcsc),
 	};

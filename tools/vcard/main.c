@@ -41,6 +41,8 @@ static const char usage_text[] =
     "      --t0                   behave as a T=0 card (T=0 ATR, 61xx/6Cxx)\n"
     "      --latency-us N         delay each response by N microseconds\n"
     "      --remove-after N       leave the reader right after the N-th APDU\n"
+    "      --slow-removal MS      with --remove-after: after the N-th APDU every APDU fails\n"
+    "                             while the reader still sees the card for MS milliseconds\n"
     "      --log FILE             one line per APDU (secrets redacted)\n"
     "  status STATE               print card_number, card_type and the counters\n"
     "  reset-user-code STATE --new-user-code CODE\n"
@@ -146,6 +148,7 @@ enum {
 	OPT_T0,
 	OPT_LATENCY,
 	OPT_REMOVE_AFTER,
+	OPT_SLOW_REMOVAL,
 	OPT_LOG,
 	OPT_NEW_USER_CODE
 };
@@ -270,6 +273,12 @@ static int run_option(int opt, const char *arg, void *ctx)
 			return usage_error("--remove-after: not a positive number: %s", arg);
 		r->serve.remove_after = v;
 		break;
+	case OPT_SLOW_REMOVAL:
+		if (!parse_number(arg, 60000, &v) || v == 0)
+			return usage_error(
+			    "--slow-removal: not a number of milliseconds (1-60000): %s", arg);
+		r->serve.slow_removal_ms = (unsigned)v;
+		break;
 	default:
 		return usage_error("unexpected option");
 	}
@@ -284,6 +293,7 @@ static int cmd_run(int argc, char **argv)
 	    {"t0", no_argument, NULL, OPT_T0},
 	    {"latency-us", required_argument, NULL, OPT_LATENCY},
 	    {"remove-after", required_argument, NULL, OPT_REMOVE_AFTER},
+	    {"slow-removal", required_argument, NULL, OPT_SLOW_REMOVAL},
 	    {"log", required_argument, NULL, OPT_LOG},
 	    {NULL, 0, NULL, 0},
 	};

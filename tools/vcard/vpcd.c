@@ -391,10 +391,22 @@ static enum io_result handle_control(int fd, struct vcard *card, uint8_t code, F
 	}
 }
 
-/* Serves messages on a connected socket until the session ends.
- * Returns 0 for a clean end (signal, remove_after, vpcd closed), 1 otherwise. */
+static double monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* serve_connection() ended because an APDU came while the card leaves (--slow-removal). */
+#define SERVE_DROPPED 2
+
+/* Serves messages on a connected socket until the session ends.  *leave_at (0: not leaving)
+ * is when a card leaving slowly is gone.  Returns 0 for a clean end (signal, remove_after, vpcd
+ * closed), SERVE_DROPPED when the connection must be dropped and made again, 1 otherwise. */
 static int serve_connection(int fd, struct vcard *card, const struct vcard_serve_opts *opts,
-                            const struct saved_signals *sig)
+                            const struct saved_signals *sig, double *leave_at)
 {
 	uint8_t len_buf[2], apdu[APDU_SHORT_MAX], resp[VCARD_RESP_MAX];
 	unsigned long apdus = 0;
@@ -421,6 +433,10 @@ static int serve_connection(int fd, struct vcard *card, const struct vcard_serve
 		r = read_exact(fd, apdu, len, false, sig);
 		if (r != IO_OK)
 			break;
+		if (*leave_at > 0 && monotonic_ms() >= *leave_at) {
+			log_event(opts->log, "removed (--slow-removal)");
+			return 0;
+		}
 		if (len == 1) {
 			r = handle_control(fd, card, apdu[0], opts->log, &atr_logged);
 			if (r != IO_OK)
@@ -428,6 +444,9 @@ static int serve_connection(int fd, struct vcard *card, const struct vcard_serve
 			continue;
 		}
 
+		if (*leave_at > 0)
+			return SERVE_DROPPED; /* this APDU fails; the presence poll still finds the
+			                         card */
 		resp_len = vcard_process(card, apdu, len, resp);
 		if (resp_len < 2 || resp_len > sizeof(resp)) {
 			fprintf(stderr, "p11unlock-vcard: internal error: response of %zu bytes\n",
@@ -446,6 +465,12 @@ static int serve_connection(int fd, struct vcard *card, const struct vcard_serve
 		r = send_message(fd, resp, resp_len);
 		if (r != IO_OK)
 			break;
+		if (opts->remove_after && apdus >= opts->remove_after && opts->slow_removal_ms) {
+			log_event(opts->log,
+			          "leaving: APDUs fail, the reader sees the card for a while");
+			*leave_at = monotonic_ms() + opts->slow_removal_ms;
+			continue;
+		}
 		if (opts->remove_after && apdus >= opts->remove_after) {
 			log_event(opts->log, "removed after the last APDU (--remove-after)");
 			return 0;
@@ -474,10 +499,22 @@ int vcard_serve(struct vcard *card, const struct vcard_serve_opts *opts)
 	if (fd < 0) {
 		rc = stop_requested ? 0 : 1;
 	} else {
+		double leave_at = 0;
+
 		log_event(opts->log, "inserted");
-		rc = serve_connection(fd, card, opts, &sig);
-		/* Closing the socket is what removes the card from the reader. */
-		close(fd);
+		for (;;) {
+			rc = serve_connection(fd, card, opts, &sig, &leave_at);
+			/* Closing the socket is what removes the card from the reader... */
+			close(fd);
+			if (rc != SERVE_DROPPED)
+				break;
+			/* ... unless it comes back before vpcd's next presence poll. */
+			fd = connect_vpcd(host, port, &sig);
+			if (fd < 0) {
+				rc = stop_requested ? 0 : 1;
+				break;
+			}
+		}
 	}
 	signals_restore(&sig);
 	return rc;

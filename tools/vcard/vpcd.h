@@ -15,6 +15,10 @@ struct vcard_serve_opts {
 	unsigned latency_us; /* delay before each response */
 	unsigned long
 	    remove_after; /* 0 = never; else drop off the reader right after the N-th APDU */
+	/* With remove_after: stay this long after the N-th APDU.  An APDU then fails (the
+	 * connection is dropped under it and made again at once) while the presence poll still
+	 * finds the card: pcscd sees the removal late, as on a loaded machine. */
+	unsigned slow_removal_ms;
 	FILE *log;        /* NULL = no log; one line per APDU, secrets redacted */
 };
 
