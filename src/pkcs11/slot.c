@@ -76,7 +76,8 @@ static enum p11u_io_rv slot_transmit(void *ctx, const uint8_t *cmd, size_t cmd_l
 	return io;
 }
 
-static enum p11u_io_rv slot_begin(void *ctx)
+/* SCardBeginTransaction or SCardEndTransaction, without the module lock. */
+static enum p11u_io_rv slot_transaction(void *ctx, bool begin)
 {
 	const struct p11u_transport *t = conn_transport(ctx);
 	enum p11u_io_rv io;
@@ -84,22 +85,19 @@ static enum p11u_io_rv slot_begin(void *ctx)
 	if (t == NULL)
 		return P11U_IO_ERROR;
 	p11u_module_unlock();
-	io = t->begin(t->ctx);
+	io = begin ? t->begin(t->ctx) : t->end(t->ctx);
 	p11u_module_lock();
 	return io;
 }
 
+static enum p11u_io_rv slot_begin(void *ctx)
+{
+	return slot_transaction(ctx, true);
+}
+
 static enum p11u_io_rv slot_end(void *ctx)
 {
-	const struct p11u_transport *t = conn_transport(ctx);
-	enum p11u_io_rv io;
-
-	if (t == NULL)
-		return P11U_IO_ERROR;
-	p11u_module_unlock();
-	io = t->end(t->ctx);
-	p11u_module_lock();
-	return io;
+	return slot_transaction(ctx, false);
 }
 
 /* ---- the slot table --------------------------------------------------------------------- */
@@ -132,6 +130,20 @@ static struct p11u_slot *slot_add(struct p11u_module *m, const char *name)
 	return slot;
 }
 
+/* Closes the slot's connection, without the module lock: closing waits for pcscd a moment
+ * (never for a stalled connection, which its I/O thread closes when pcscd returns). */
+static void close_connection(struct p11u_slot *slot)
+{
+	struct p11u_reader *conn = slot->conn;
+
+	if (conn == NULL)
+		return;
+	slot->conn = NULL;
+	p11u_module_unlock();
+	p11u_reader_disconnect(conn);
+	p11u_module_lock();
+}
+
 /* Forgets the card object, its objects and logins; the connection stays.  The card is freed
  * last: freeing may end a transaction, which gives up the module lock. */
 static void forget_card(struct p11u_module *m, struct p11u_slot *slot)
@@ -158,10 +170,7 @@ void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot)
 	slot->state = P11U_TOKEN_NONE;
 	slot->card_gen = 0;
 	forget_card(m, slot);
-	/* Never waits: a stalled connection is closed by its I/O thread when pcscd returns. */
-	if (slot->conn != NULL)
-		p11u_reader_disconnect(slot->conn);
-	slot->conn = NULL;
+	close_connection(slot);
 }
 
 void p11u_slot_stalled(struct p11u_module *m, struct p11u_slot *slot)
@@ -202,8 +211,7 @@ static void discard_insertion(struct p11u_slot *slot, struct p11u_card *card)
 {
 	if (card != NULL)
 		p11u_card_free(card);
-	p11u_reader_disconnect(slot->conn);
-	slot->conn = NULL;
+	close_connection(slot);
 }
 
 /* A card was inserted: identify it, read its public files once and build the objects. */
