@@ -13,7 +13,7 @@ require_rig
 require_tool
 require_cmd tmux tmux
 
-plan 32
+plan 35
 
 tool_setup
 rig_up

@@ -15,7 +15,7 @@ require_rig
 require_module
 require_script
 
-plan 35
+plan 39
 
 rig_up
 p11_setup

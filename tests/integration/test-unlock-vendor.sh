@@ -23,7 +23,7 @@ P11KIT_MODULE_CONFIGS=$(pkg-config p11-kit-1 --variable p11_module_configs 2>/de
 [ -f "$PROXY" ] || skip_all "p11-kit's proxy module not found ($PROXY)"
 [ -d "$P11KIT_MODULE_CONFIGS" ] || skip_all "p11-kit's module config directory not found"
 
-plan 74
+plan 73
 
 rig_up --readers 2
 p11_setup
