@@ -170,6 +170,7 @@ CK_RV p11u_initialize(CK_VOID_PTR init_args)
 	/* pcscd may be absent now and started later: slot listing retries. */
 	if (p11u_pcsc_open(&state.module.pcsc) != P11U_IO_OK)
 		P11U_DEBUG(P11U_LOG_PCSC, "pcscd not reachable yet; no slots until it is");
+	p11u_slots_enumerate(&state.module);
 	state.lock_ops = ops;
 	state.mutex = mutex;
 	state.pid = getpid();

@@ -52,6 +52,29 @@ static bool output_size_answered(CK_ULONG needed, CK_BYTE_PTR out, CK_ULONG_PTR 
 
 /* ---- operation set-up ---- */
 
+/* PKCS#11 2.40 section 5.2: a single-part call cannot end an operation that C_*Update began,
+ * and once a single-part call has answered a size query, C_*Update and C_*Final cannot take the
+ * operation over.  Either refusal leaves the operation as it was. */
+static CK_RV single_part_allowed(const struct p11u_op *op)
+{
+	return op->multi_part ? CKR_OPERATION_ACTIVE : CKR_OK;
+}
+
+static CK_RV multi_part_allowed(const struct p11u_op *op)
+{
+	return op->single_part ? CKR_OPERATION_ACTIVE : CKR_OK;
+}
+
+/* A single-part call's size answer: the operation stays, single-part. */
+static bool single_part_size_answered(struct p11u_op *op, CK_ULONG needed, CK_BYTE_PTR out,
+                                      CK_ULONG_PTR out_len, CK_RV *rv)
+{
+	if (!output_size_answered(needed, out, out_len, rv))
+		return false;
+	op->single_part = true;
+	return true;
+}
+
 static bool key_allows(const struct p11u_object *key, CK_ATTRIBUTE_TYPE usage)
 {
 	CK_BBOOL value = CK_FALSE;
@@ -363,6 +386,9 @@ CK_RV p11u_op_update(struct p11u_op *op, const uint8_t *data, CK_ULONG len)
 
 	if (op == NULL || op->kind == P11U_OP_NONE)
 		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = multi_part_allowed(op);
+	if (rv != CKR_OK)
+		return rv;
 	if (op->kind == P11U_OP_DECRYPT || op->kind == P11U_OP_ENCRYPT) {
 		p11u_op_release(op);
 		return CKR_FUNCTION_NOT_SUPPORTED;
@@ -509,24 +535,14 @@ static CK_RV card_sign(struct p11u_op *op, struct p11u_card *card, enum p11u_rsa
 	return CKR_OK;
 }
 
-CK_RV p11u_op_sign_final(struct p11u_op *op, struct p11u_card *card, CK_BYTE_PTR out,
+/* The signature over what the operation was fed (size answers handled by the caller). */
+static CK_RV sign_finish(struct p11u_op *op, struct p11u_card *card, CK_BYTE_PTR out,
                          CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
 {
 	uint8_t block[MODULUS_BYTES_MAX];
 	size_t block_len = 0;
 	enum p11u_rsa_alg alg = P11U_RSA_RAW;
 	CK_RV rv;
-
-	if (card_rv != NULL)
-		*card_rv = P11U_CARD_OK;
-	if (op == NULL || op->kind != P11U_OP_SIGN)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	if (out_len == NULL || card == NULL) {
-		p11u_op_release(op);
-		return CKR_ARGUMENTS_BAD;
-	}
-	if (output_size_answered(op->modulus_bytes, out, out_len, &rv))
-		return rv;
 
 	rv = sign_input(op, block, &block_len, &alg);
 	if (rv == CKR_OK)
@@ -536,8 +552,9 @@ CK_RV p11u_op_sign_final(struct p11u_op *op, struct p11u_card *card, CK_BYTE_PTR
 	return rv;
 }
 
-CK_RV p11u_op_sign(struct p11u_op *op, struct p11u_card *card, const uint8_t *data, CK_ULONG len,
-                   CK_BYTE_PTR out, CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
+/* The checks both signing calls start with: CKR_OK to go on, else the answer. */
+static CK_RV sign_call(struct p11u_op *op, struct p11u_card *card, CK_ULONG_PTR out_len,
+                       enum p11u_card_rv *card_rv, bool single_part)
 {
 	CK_RV rv;
 
@@ -545,18 +562,39 @@ CK_RV p11u_op_sign(struct p11u_op *op, struct p11u_card *card, const uint8_t *da
 		*card_rv = P11U_CARD_OK;
 	if (op == NULL || op->kind != P11U_OP_SIGN)
 		return CKR_OPERATION_NOT_INITIALIZED;
-	if (out_len == NULL) {
+	rv = single_part ? single_part_allowed(op) : multi_part_allowed(op);
+	if (rv != CKR_OK)
+		return rv;
+	if (out_len == NULL || card == NULL) {
 		p11u_op_release(op);
 		return CKR_ARGUMENTS_BAD;
 	}
-	if (output_size_answered(op->modulus_bytes, out, out_len, &rv))
+	return CKR_OK;
+}
+
+CK_RV p11u_op_sign_final(struct p11u_op *op, struct p11u_card *card, CK_BYTE_PTR out,
+                         CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
+{
+	CK_RV rv = sign_call(op, card, out_len, card_rv, false);
+
+	if (rv != CKR_OK || output_size_answered(op->modulus_bytes, out, out_len, &rv))
+		return rv;
+	return sign_finish(op, card, out, out_len, card_rv);
+}
+
+CK_RV p11u_op_sign(struct p11u_op *op, struct p11u_card *card, const uint8_t *data, CK_ULONG len,
+                   CK_BYTE_PTR out, CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
+{
+	CK_RV rv = sign_call(op, card, out_len, card_rv, true);
+
+	if (rv != CKR_OK || single_part_size_answered(op, op->modulus_bytes, out, out_len, &rv))
 		return rv;
 	rv = op_feed(op, data, len);
 	if (rv != CKR_OK) {
 		p11u_op_release(op);
 		return rv;
 	}
-	return p11u_op_sign_final(op, card, out, out_len, card_rv);
+	return sign_finish(op, card, out, out_len, card_rv);
 }
 
 /* ---- decryption ---- */
@@ -622,9 +660,9 @@ static CK_RV card_decrypt(struct p11u_op *op, struct p11u_card *card, const uint
 	return rv;
 }
 
-CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const uint8_t *in,
-                            CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
-                            enum p11u_card_rv *card_rv)
+CK_RV p11u_op_decrypt(struct p11u_op *op, struct p11u_card *card, const uint8_t *in,
+                      CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
+                      enum p11u_card_rv *card_rv)
 {
 	uint8_t plain[MODULUS_BYTES_MAX];
 	size_t plain_len = 0;
@@ -634,6 +672,9 @@ CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const ui
 		*card_rv = P11U_CARD_OK;
 	if (op == NULL || op->kind != P11U_OP_DECRYPT)
 		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = single_part_allowed(op);
+	if (rv != CKR_OK)
+		return rv;
 	if (out_len == NULL || in == NULL || card == NULL) {
 		p11u_op_release(op);
 		return CKR_ARGUMENTS_BAD;
@@ -645,11 +686,12 @@ CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const ui
 	/* The exact length is known only after deciphering: a size query gets the largest. */
 	if (out == NULL) {
 		*out_len = plaintext_max(op);
+		op->single_part = true;
 		return CKR_OK;
 	}
 
 	rv = card_decrypt(op, card, in, plain, &plain_len, card_rv);
-	if (rv == CKR_OK && !output_size_answered(plain_len, out, out_len, &rv)) {
+	if (rv == CKR_OK && !single_part_size_answered(op, plain_len, out, out_len, &rv)) {
 		memcpy(out, plain, plain_len);
 		*out_len = plain_len;
 	}
@@ -724,15 +766,14 @@ static CK_RV verify_input(struct p11u_op *op, uint8_t *block, size_t *block_len)
 	}
 }
 
-CK_RV p11u_op_verify_final(struct p11u_op *op, const uint8_t *sig, CK_ULONG sig_len)
+/* The signature against what the operation was fed; ends the operation. */
+static CK_RV verify_finish(struct p11u_op *op, const uint8_t *sig, CK_ULONG sig_len)
 {
 	uint8_t block[MODULUS_BYTES_MAX];
 	size_t block_len = 0;
 	EVP_PKEY_CTX *pctx;
 	CK_RV rv;
 
-	if (op == NULL || op->kind != P11U_OP_VERIFY)
-		return CKR_OPERATION_NOT_INITIALIZED;
 	if (sig == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else if (sig_len != op->modulus_bytes)
@@ -753,6 +794,13 @@ CK_RV p11u_op_verify_final(struct p11u_op *op, const uint8_t *sig, CK_ULONG sig_
 	return rv;
 }
 
+CK_RV p11u_op_verify_final(struct p11u_op *op, const uint8_t *sig, CK_ULONG sig_len)
+{
+	if (op == NULL || op->kind != P11U_OP_VERIFY)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	return verify_finish(op, sig, sig_len);
+}
+
 CK_RV p11u_op_verify(struct p11u_op *op, const uint8_t *data, CK_ULONG len, const uint8_t *sig,
                      CK_ULONG sig_len)
 {
@@ -760,12 +808,15 @@ CK_RV p11u_op_verify(struct p11u_op *op, const uint8_t *data, CK_ULONG len, cons
 
 	if (op == NULL || op->kind != P11U_OP_VERIFY)
 		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = single_part_allowed(op);
+	if (rv != CKR_OK)
+		return rv;
 	rv = op_feed(op, data, len);
 	if (rv != CKR_OK) {
 		p11u_op_release(op);
 		return rv;
 	}
-	return p11u_op_verify_final(op, sig, sig_len);
+	return verify_finish(op, sig, sig_len);
 }
 
 CK_RV p11u_op_encrypt(struct p11u_op *op, const uint8_t *in, CK_ULONG in_len, CK_BYTE_PTR out,
@@ -789,7 +840,7 @@ CK_RV p11u_op_encrypt(struct p11u_op *op, const uint8_t *in, CK_ULONG in_len, CK
 		p11u_op_release(op);
 		return CKR_DATA_LEN_RANGE;
 	}
-	if (output_size_answered(op->modulus_bytes, out, out_len, &rv))
+	if (single_part_size_answered(op, op->modulus_bytes, out, out_len, &rv))
 		return rv;
 	if (kind == P11U_MECH_RSA_X_509) {
 		raw_block(op, in, in_len, block);
@@ -819,19 +870,12 @@ CK_RV p11u_op_encrypt(struct p11u_op *op, const uint8_t *in, CK_ULONG in_len, CK
 
 /* ---- digests ---- */
 
-CK_RV p11u_op_digest_final(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+/* The digest of what the operation was fed; ends the operation.  The size answers come first. */
+static CK_RV digest_finish(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
 	unsigned int len = 0;
 	CK_RV rv;
 
-	if (op == NULL || op->kind != P11U_OP_DIGEST)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	if (out_len == NULL) {
-		p11u_op_release(op);
-		return CKR_ARGUMENTS_BAD;
-	}
-	if (output_size_answered((CK_ULONG)EVP_MD_CTX_get_size(op->md_ctx), out, out_len, &rv))
-		return rv;
 	rv = EVP_DigestFinal_ex(op->md_ctx, out, &len) ? CKR_OK : CKR_GENERAL_ERROR;
 	if (rv == CKR_OK)
 		*out_len = len;
@@ -839,23 +883,65 @@ CK_RV p11u_op_digest_final(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out
 	return rv;
 }
 
-CK_RV p11u_op_digest(struct p11u_op *op, const uint8_t *data, CK_ULONG len, CK_BYTE_PTR out,
-                     CK_ULONG_PTR out_len)
+/* The checks both digest calls start with: CKR_OK to go on, else the answer (a missing length
+ * ends the operation; a size query or a short buffer consumes no input). */
+static CK_RV digest_call(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
+                         bool single_part)
 {
+	CK_ULONG size;
 	CK_RV rv;
 
 	if (op == NULL || op->kind != P11U_OP_DIGEST)
 		return CKR_OPERATION_NOT_INITIALIZED;
-	/* A missing length, a size query or a short buffer is answered by the final step before any
-	 * input is consumed: the caller comes back with the same data. */
-	if (out == NULL || out_len == NULL || *out_len < (CK_ULONG)EVP_MD_CTX_get_size(op->md_ctx))
-		return p11u_op_digest_final(op, out, out_len);
+	rv = single_part ? single_part_allowed(op) : multi_part_allowed(op);
+	if (rv != CKR_OK)
+		return rv;
+	if (out_len == NULL) {
+		p11u_op_release(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	size = (CK_ULONG)EVP_MD_CTX_get_size(op->md_ctx);
+	if (single_part ? single_part_size_answered(op, size, out, out_len, &rv)
+	                : output_size_answered(size, out, out_len, &rv))
+		return rv;
+	return CKR_OK;
+}
+
+CK_RV p11u_op_digest_final(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	CK_RV rv = digest_call(op, out, out_len, false);
+
+	if (rv != CKR_OK || out == NULL)
+		return rv;
+	return digest_finish(op, out, out_len);
+}
+
+CK_RV p11u_op_digest(struct p11u_op *op, const uint8_t *data, CK_ULONG len, CK_BYTE_PTR out,
+                     CK_ULONG_PTR out_len)
+{
+	CK_RV rv = digest_call(op, out, out_len, true);
+
+	if (rv != CKR_OK || out == NULL)
+		return rv;
 	rv = op_feed(op, data, len);
 	if (rv != CKR_OK) {
 		p11u_op_release(op);
 		return rv;
 	}
-	return p11u_op_digest_final(op, out, out_len);
+	return digest_finish(op, out, out_len);
+}
+
+CK_RV p11u_op_cipher_final(struct p11u_op *op)
+{
+	CK_RV rv;
+
+	if (op == NULL || op->kind == P11U_OP_NONE)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = multi_part_allowed(op);
+	if (rv != CKR_OK)
+		return rv;
+	p11u_op_release(op);
+	return CKR_FUNCTION_NOT_SUPPORTED;
 }
 
 void p11u_op_release(struct p11u_op *op)

@@ -43,7 +43,8 @@ struct p11u_op {
 	EVP_MD_CTX *md_ctx; /* hash-and-sign mechanisms and C_Digest* */
 	uint8_t *buffer;    /* data buffered for single-part mechanisms */
 	size_t buffer_len;
-	bool multi_part; /* C_*Update was called */
+	bool multi_part;  /* C_*Update was called: no single-part call may end it */
+	bool single_part; /* a single-part call answered a size query: no C_*Update or C_*Final */
 	uint8_t *oaep_label;
 	size_t oaep_label_len;
 };
@@ -71,7 +72,10 @@ CK_RV p11u_op_digest_init(struct p11u_op *op, const CK_MECHANISM *mech);
 CK_RV p11u_op_update(struct p11u_op *op, const uint8_t *data, CK_ULONG len);
 
 /* Single-part C_Sign / C_Digest: the whole input, then completion as below.  A size query or
- * CKR_BUFFER_TOO_SMALL consumes no input, so the caller repeats the call with the same data. */
+ * CKR_BUFFER_TOO_SMALL consumes no input, so the caller repeats the call with the same data.
+ *
+ * PKCS#11 section 5.2: a single-part call after C_*Update, and C_*Update or C_*Final after a
+ * single-part size answer, return CKR_OPERATION_ACTIVE and leave the operation as it was. */
 CK_RV p11u_op_sign(struct p11u_op *op, struct p11u_card *card, const uint8_t *data, CK_ULONG len,
                    CK_BYTE_PTR out, CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv);
 CK_RV p11u_op_digest(struct p11u_op *op, const uint8_t *data, CK_ULONG len, CK_BYTE_PTR out,
@@ -82,9 +86,13 @@ CK_RV p11u_op_digest(struct p11u_op *op, const uint8_t *data, CK_ULONG len, CK_B
  * receives the card layer's last result so the caller can react to a removed or reset card. */
 CK_RV p11u_op_sign_final(struct p11u_op *op, struct p11u_card *card, CK_BYTE_PTR out,
                          CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv);
-CK_RV p11u_op_decrypt_final(struct p11u_op *op, struct p11u_card *card, const uint8_t *in,
-                            CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
-                            enum p11u_card_rv *card_rv);
+/* Single-part C_Decrypt (RSA decryption has no multi-part form). */
+CK_RV p11u_op_decrypt(struct p11u_op *op, struct p11u_card *card, const uint8_t *in,
+                      CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len,
+                      enum p11u_card_rv *card_rv);
+/* C_DecryptFinal / C_EncryptFinal: RSA has no multi-part form, so they end the operation with
+ * CKR_FUNCTION_NOT_SUPPORTED (CKR_OPERATION_ACTIVE after a single-part size answer). */
+CK_RV p11u_op_cipher_final(struct p11u_op *op);
 CK_RV p11u_op_digest_final(struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
 
 /* Verification: the whole input (C_Verify) or what C_VerifyUpdate fed, against the signature.

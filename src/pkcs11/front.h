@@ -111,6 +111,7 @@ struct p11u_slot {
 	/* C_WaitForSlotEvent: the generations last reported. */
 	unsigned long reported_card_gen;
 	unsigned long reported_uc_gen;
+	bool quiet_first_sync; /* seen at C_Initialize: its first card is no event */
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -215,6 +216,8 @@ void p11u_module_lock(void);
  * slot.c
  * ------------------------------------------------------------------------------------------ */
 
+/* At C_Initialize: a slot pair for each reader pcscd lists (names only, no card I/O). */
+void p11u_slots_enumerate(struct p11u_module *m);
 CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_PTR list,
                           CK_ULONG_PTR count);
 CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
@@ -376,6 +379,7 @@ CK_RV p11u_encrypt(struct p11u_session *s, const CK_BYTE *in, CK_ULONG in_len, C
 CK_RV p11u_encrypt_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG len);
 CK_RV p11u_encrypt_final(struct p11u_session *s);
 
+CK_RV p11u_seed_random(struct p11u_session *s, const CK_BYTE *seed, CK_ULONG len);
 CK_RV p11u_generate_random(struct p11u_module *m, struct p11u_session *s, CK_BYTE_PTR out,
                            CK_ULONG len);
 

@@ -545,7 +545,7 @@ CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSee
 	CK_RV rv = p11u_enter_session(&call, __func__, hSession);
 
 	if (rv == CKR_OK)
-		rv = CKR_RANDOM_SEED_NOT_SUPPORTED;
+		rv = p11u_seed_random(call.session, pSeed, ulSeedLen);
 	return p11u_leave(&call, rv);
 }
 

@@ -133,15 +133,6 @@ static CK_RV private_op_continues(const struct p11u_session *s, struct p11u_op *
 	return CKR_OK;
 }
 
-/* C_DecryptFinal / C_EncryptFinal of a single-part operation: it ends. */
-static CK_RV single_part_final(struct p11u_op *op)
-{
-	if (op->kind == P11U_OP_NONE)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	p11u_op_release(op);
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
 /* Ends the operation on any error except a size answer. */
 static CK_RV end_on_error(struct p11u_op *op, CK_RV rv)
 {
@@ -251,7 +242,7 @@ CK_RV p11u_decrypt(struct p11u_module *m, struct p11u_session *s, const CK_BYTE 
 		return rv;
 	if ((in == NULL && in_len != 0) || out_len == NULL)
 		return end_on_error(&s->decrypt, CKR_ARGUMENTS_BAD);
-	rv = p11u_op_decrypt_final(&s->decrypt, s->slot->card, in, in_len, out, out_len, &crv);
+	rv = p11u_op_decrypt(&s->decrypt, s->slot->card, in, in_len, out, out_len, &crv);
 	return card_op_result(m, s, rv, crv);
 }
 
@@ -267,7 +258,7 @@ CK_RV p11u_decrypt_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG 
 
 CK_RV p11u_decrypt_final(struct p11u_session *s)
 {
-	return single_part_final(&s->decrypt);
+	return p11u_op_cipher_final(&s->decrypt);
 }
 
 /* --- digest (software; any token) -------------------------------------------------------- */
@@ -356,10 +347,26 @@ CK_RV p11u_encrypt_update(struct p11u_session *s, const CK_BYTE *part, CK_ULONG 
 
 CK_RV p11u_encrypt_final(struct p11u_session *s)
 {
-	return single_part_final(&s->encrypt);
+	return p11u_op_cipher_final(&s->encrypt);
 }
 
 /* --- random ------------------------------------------------------------------------------ */
+
+/* The token shows CKF_RNG: the card token of a test card (GET CHALLENGE). */
+static bool token_has_rng(const struct p11u_session *s)
+{
+	return !s->uc && s->slot->state == P11U_TOKEN_FULL;
+}
+
+CK_RV p11u_seed_random(struct p11u_session *s, const CK_BYTE *seed, CK_ULONG len)
+{
+	if (seed == NULL && len != 0)
+		return CKR_ARGUMENTS_BAD;
+	/* CKR_RANDOM_NO_RNG ranks above CKR_RANDOM_SEED_NOT_SUPPORTED (PKCS#11 2.40 5.1.5). */
+	if (!token_has_rng(s))
+		return CKR_RANDOM_NO_RNG;
+	return CKR_RANDOM_SEED_NOT_SUPPORTED; /* the card's generator takes no seed */
+}
 
 CK_RV p11u_generate_random(struct p11u_module *m, struct p11u_session *s, CK_BYTE_PTR out,
                            CK_ULONG len)
@@ -368,8 +375,8 @@ CK_RV p11u_generate_random(struct p11u_module *m, struct p11u_session *s, CK_BYT
 
 	if (out == NULL && len != 0)
 		return CKR_ARGUMENTS_BAD;
-	if (s->uc || p11u_token_require_security_ops(s->slot, "C_GenerateRandom") != CKR_OK)
-		return CKR_RANDOM_NO_RNG; /* the token has no CKF_RNG */
+	if (!token_has_rng(s))
+		return CKR_RANDOM_NO_RNG;
 	if (len == 0)
 		return CKR_OK;
 	crv = p11u_card_random(s->slot->card, out, len);

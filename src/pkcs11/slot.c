@@ -1,8 +1,11 @@
 /* Slots: PC/SC readers, card presence and insertion, and C_WaitForSlotEvent.
  *
  * Each reader gets two fixed slot IDs for the life of the module: 2n for the card token and
- * 2n+1 for the user-code token (n = order in which the reader was first seen).  Readers that
- * appear later get the next n on the next C_GetSlotList(pSlotList = NULL).
+ * 2n+1 for the user-code token (n = order in which the reader was first seen).  The readers
+ * present at C_Initialize have their slots at once (names only, no card I/O: Java's SunPKCS11
+ * and conformance suites use slot IDs without asking for a list); readers that appear later
+ * get the next n on the next C_GetSlotList or C_WaitForSlotEvent.  A reader that goes away
+ * leaves its IDs unused.
  *
  * Cost model (NSS polls C_GetSlotInfo and C_GetSessionInfo every second): p11u_slot_sync()
  * asks pcscd only (SCardStatus on our connection, or the reader's event counter); the card is
@@ -387,6 +390,12 @@ void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot)
 	if (!card_lock_try(slot, &taken))
 		return;
 	sync_owned(m, slot);
+	if (slot->quiet_first_sync) {
+		/* A card already there when the module started is no slot event. */
+		slot->quiet_first_sync = false;
+		slot->reported_card_gen = slot->card_gen;
+		slot->reported_uc_gen = slot->uc_gen;
+	}
 	card_lock_end(slot, taken);
 }
 
@@ -441,6 +450,23 @@ static void slots_update(struct p11u_module *m, bool quiet)
 				slot->reported_uc_gen = slot->uc_gen;
 			}
 		}
+	}
+	p11u_pcsc_free_names(names);
+}
+
+void p11u_slots_enumerate(struct p11u_module *m)
+{
+	char **names = NULL;
+
+	if (m->pcsc == NULL || p11u_pcsc_list_readers(m->pcsc, &names) != P11U_IO_OK)
+		return;
+	for (char **name = names; *name != NULL; name++) {
+		struct p11u_slot *slot = slot_add(m, *name);
+
+		if (slot == NULL)
+			continue;
+		slot->listed = true;
+		slot->quiet_first_sync = true;
 	}
 	p11u_pcsc_free_names(names);
 }

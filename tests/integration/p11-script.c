@@ -26,6 +26,7 @@
  *   session-info                C_GetSessionInfo: slot, state, flags
  *   login user|so|context SECRET    C_Login
  *   logout                      C_Logout
+ *   seed-random                 C_SeedRandom with 8 bytes, current session
  *   initpin SECRET              C_InitPIN
  *   setpin OLD NEW              C_SetPIN
  *   find [class=C] [label=L] [id=I] [application=A]
@@ -670,6 +671,17 @@ static void cmd_login(struct script *sc, char **args, int n, struct result *r)
 		return;
 	say_rv(r, sc->p->C_Login(h, type, pin.ptr, pin.len));
 	wipe_secret(&pin);
+}
+
+static void cmd_seed_random(struct script *sc, char **args, int n, struct result *r)
+{
+	CK_BYTE seed[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	CK_SESSION_HANDLE h;
+
+	(void)args;
+	(void)n;
+	if (current_session(sc, r, &h))
+		say_rv(r, sc->p->C_SeedRandom(h, seed, sizeof seed));
 }
 
 static void cmd_logout(struct script *sc, char **args, int n, struct result *r)
@@ -1366,6 +1378,7 @@ static const struct command commands[] = {
     {"session-info", 0, 0, cmd_session_info},
     {"login", 2, 2, cmd_login},
     {"logout", 0, 0, cmd_logout},
+    {"seed-random", 0, 0, cmd_seed_random},
     {"initpin", 1, 1, cmd_initpin},
     {"setpin", 2, 2, cmd_setpin},
     {"find", 0, 4, cmd_find},

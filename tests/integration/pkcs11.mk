@@ -5,6 +5,7 @@ PKCS11_TESTS = \
 	tests/integration/test-pkcs11-cards.sh \
 	tests/integration/test-pkcs11-labels.sh \
 	tests/integration/test-pkcs11-junk-cert.sh \
+	tests/integration/test-conformance.sh \
 	tests/integration/test-ssh.sh
 
 TESTS += $(PKCS11_TESTS)

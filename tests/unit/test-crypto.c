@@ -129,7 +129,7 @@ static CK_RV decrypt(void **ctx, CK_MECHANISM *mech, const uint8_t *in, size_t i
 	rv = p11u_op_decrypt_init(&op, mech, st->keyx_key);
 	if (rv != CKR_OK)
 		return rv;
-	rv = p11u_op_decrypt_final(&op, st->fx.card, in, in_len, out, out_len, NULL);
+	rv = p11u_op_decrypt(&op, st->fx.card, in, in_len, out, out_len, NULL);
 	assert_int_equal(op.kind, P11U_OP_NONE);
 	return rv;
 }
@@ -720,30 +720,30 @@ static void test_decrypt_size_query(void **ctx)
 
 	encrypt(ctx, RSA_PKCS1_PADDING, NULL, NULL, secret, sizeof(secret), cryptogram);
 	assert_int_equal(p11u_op_decrypt_init(&op, &pkcs1, st->keyx_key), CKR_OK);
-	assert_int_equal(p11u_op_decrypt_final(&op, st->fx.card, cryptogram, MODULUS_BYTES, NULL,
-	                                       &plain_len, NULL),
-	                 CKR_OK);
+	assert_int_equal(
+	    p11u_op_decrypt(&op, st->fx.card, cryptogram, MODULUS_BYTES, NULL, &plain_len, NULL),
+	    CKR_OK);
 	assert_int_equal(plain_len, MODULUS_BYTES - 11);
 	assert_int_equal(op.kind, P11U_OP_DECRYPT);
 	plain_len = sizeof(secret) - 1;
 	memset(plain, 0xA5, sizeof(plain));
-	assert_int_equal(p11u_op_decrypt_final(&op, st->fx.card, cryptogram, MODULUS_BYTES, plain,
-	                                       &plain_len, NULL),
-	                 CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(
+	    p11u_op_decrypt(&op, st->fx.card, cryptogram, MODULUS_BYTES, plain, &plain_len, NULL),
+	    CKR_BUFFER_TOO_SMALL);
 	assert_int_equal(plain_len, sizeof(secret));
 	assert_int_equal(plain[0], 0xA5); /* nothing written */
 	assert_int_equal(op.kind, P11U_OP_DECRYPT);
-	assert_int_equal(p11u_op_decrypt_final(&op, st->fx.card, cryptogram, MODULUS_BYTES, plain,
-	                                       &plain_len, NULL),
-	                 CKR_OK);
+	assert_int_equal(
+	    p11u_op_decrypt(&op, st->fx.card, cryptogram, MODULUS_BYTES, plain, &plain_len, NULL),
+	    CKR_OK);
 	assert_int_equal(plain_len, sizeof(secret));
 	assert_memory_equal(plain, secret, sizeof(secret));
 	assert_int_equal(op.kind, P11U_OP_NONE);
 
 	assert_int_equal(p11u_op_decrypt_init(&op, &oaep, st->keyx_key), CKR_OK);
-	assert_int_equal(p11u_op_decrypt_final(&op, st->fx.card, cryptogram, MODULUS_BYTES, NULL,
-	                                       &plain_len, NULL),
-	                 CKR_OK);
+	assert_int_equal(
+	    p11u_op_decrypt(&op, st->fx.card, cryptogram, MODULUS_BYTES, NULL, &plain_len, NULL),
+	    CKR_OK);
 	assert_int_equal(plain_len, MODULUS_BYTES - 2 * 32 - 2);
 	p11u_op_release(&op);
 }
@@ -1025,6 +1025,171 @@ static void test_digests(void **ctx)
 /* ---- the card's state ---- */
 
 /* A card reset by someone else: the card refuses, the caller learns why through card_rv. */
+/* ---- single-part and multi-part calls do not mix (PKCS#11 2.40 section 5.2) ---- */
+
+/* One operation kind, driven through its single-part call, C_*Update and C_*Final. */
+struct mixing_case {
+	const char *name;
+	CK_RV (*init)(struct state *st, struct p11u_op *op);
+	/* out == NULL: a size query; verification has none (then NULL here). */
+	CK_RV (*single)
+	(struct state *st, struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+	CK_RV (*final)(struct state *st, struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+	bool has_multi_part; /* RSA encryption and decryption are single-part only */
+	bool has_size_query;
+};
+
+static uint8_t card_signature[MODULUS_BYTES];  /* of message, SHA256-RSA-PKCS */
+static uint8_t keyx_cryptogram[MODULUS_BYTES]; /* secret for the encryption key, RSA-PKCS */
+
+static CK_RV digest_init(struct state *st, struct p11u_op *op)
+{
+	CK_MECHANISM mech = {CKM_SHA256, NULL, 0};
+
+	return p11u_op_digest_init(op, &mech);
+}
+
+static CK_RV digest_single(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                           CK_ULONG_PTR out_len)
+{
+	return p11u_op_digest(op, message, sizeof(message), out, out_len);
+}
+
+static CK_RV digest_final(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                          CK_ULONG_PTR out_len)
+{
+	return p11u_op_digest_final(op, out, out_len);
+}
+
+static CK_RV sign_init(struct state *st, struct p11u_op *op)
+{
+	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+
+	return p11u_op_sign_init(op, &mech, st->sign_key);
+}
+
+static CK_RV sign_single(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                         CK_ULONG_PTR out_len)
+{
+	return p11u_op_sign(op, st->fx.card, message, sizeof(message), out, out_len, NULL);
+}
+
+static CK_RV sign_final(struct state *st, struct p11u_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+	return p11u_op_sign_final(op, st->fx.card, out, out_len, NULL);
+}
+
+static CK_RV verify_init(struct state *st, struct p11u_op *op)
+{
+	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+
+	return p11u_op_verify_init(op, &mech, st->sign_pub);
+}
+
+static CK_RV verify_single(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                           CK_ULONG_PTR out_len)
+{
+	return p11u_op_verify(op, message, sizeof(message), card_signature, MODULUS_BYTES);
+}
+
+static CK_RV verify_final(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                          CK_ULONG_PTR out_len)
+{
+	return p11u_op_verify_final(op, card_signature, MODULUS_BYTES);
+}
+
+static CK_RV decrypt_init(struct state *st, struct p11u_op *op)
+{
+	CK_MECHANISM mech = {CKM_RSA_PKCS, NULL, 0};
+
+	return p11u_op_decrypt_init(op, &mech, st->keyx_key);
+}
+
+static CK_RV decrypt_single(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                            CK_ULONG_PTR out_len)
+{
+	return p11u_op_decrypt(op, st->fx.card, keyx_cryptogram, MODULUS_BYTES, out, out_len, NULL);
+}
+
+static CK_RV cipher_final(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                          CK_ULONG_PTR out_len)
+{
+	return p11u_op_cipher_final(op);
+}
+
+static CK_RV encrypt_init(struct state *st, struct p11u_op *op)
+{
+	CK_MECHANISM mech = {CKM_RSA_PKCS, NULL, 0};
+
+	return p11u_op_encrypt_init(op, &mech, st->keyx_pub);
+}
+
+static CK_RV encrypt_single(struct state *st, struct p11u_op *op, CK_BYTE_PTR out,
+                            CK_ULONG_PTR out_len)
+{
+	return p11u_op_encrypt(op, secret, sizeof(secret), out, out_len);
+}
+
+static const struct mixing_case mixing_cases[] = {
+    {"digest", digest_init, digest_single, digest_final, true, true},
+    {"sign", sign_init, sign_single, sign_final, true, true},
+    {"verify", verify_init, verify_single, verify_final, true, false},
+    {"decrypt", decrypt_init, decrypt_single, cipher_final, false, true},
+    {"encrypt", encrypt_init, encrypt_single, cipher_final, false, true},
+};
+
+static void test_single_and_multi_part_do_not_mix(void **ctx)
+{
+	struct state *st = *ctx;
+	CK_MECHANISM sha256_rsa = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	CK_ULONG len = MODULUS_BYTES;
+	uint8_t out[MODULUS_BYTES];
+
+	assert_int_equal(sign(ctx, &sha256_rsa, message, sizeof(message), card_signature, &len),
+	                 CKR_OK);
+	{
+		struct p11u_op op = {0};
+
+		assert_int_equal(encrypt_init(st, &op), CKR_OK);
+		len = MODULUS_BYTES;
+		assert_int_equal(encrypt_single(st, &op, keyx_cryptogram, &len), CKR_OK);
+	}
+	for (size_t i = 0; i < sizeof(mixing_cases) / sizeof(mixing_cases[0]); i++) {
+		const struct mixing_case *c = &mixing_cases[i];
+		struct p11u_op op = {0};
+
+		print_message("%s\n", c->name);
+		if (c->has_multi_part) {
+			/* After C_*Update, the single-part call is refused and the operation goes
+			 * on: C_*Final completes it. */
+			assert_int_equal(c->init(st, &op), CKR_OK);
+			assert_int_equal(p11u_op_update(&op, message, sizeof(message)), CKR_OK);
+			len = sizeof(out);
+			assert_int_equal(c->single(st, &op, out, &len), CKR_OPERATION_ACTIVE);
+			assert_int_equal(op.kind != P11U_OP_NONE, true);
+			len = sizeof(out);
+			assert_int_equal(c->final(st, &op, out, &len), CKR_OK);
+			assert_int_equal(op.kind, P11U_OP_NONE);
+		}
+		if (c->has_size_query) {
+			/* After a single-part size answer, C_*Update and C_*Final are refused and
+			 * the single-part call completes the operation. */
+			assert_int_equal(c->init(st, &op), CKR_OK);
+			len = 0;
+			assert_int_equal(c->single(st, &op, NULL, &len), CKR_OK);
+			assert_true(len > 0);
+			assert_int_equal(p11u_op_update(&op, message, sizeof(message)),
+			                 CKR_OPERATION_ACTIVE);
+			len = sizeof(out);
+			assert_int_equal(c->final(st, &op, out, &len), CKR_OPERATION_ACTIVE);
+			assert_int_equal(op.kind != P11U_OP_NONE, true);
+			len = sizeof(out);
+			assert_int_equal(c->single(st, &op, out, &len), CKR_OK);
+			assert_int_equal(op.kind, P11U_OP_NONE);
+		}
+	}
+}
+
 static void test_not_logged_in(void **ctx)
 {
 	struct state *st = *ctx;
@@ -1076,6 +1241,7 @@ int main(void)
 	    cmocka_unit_test(test_encrypt_round_trip),
 	    cmocka_unit_test(test_encrypt_size_query),
 	    cmocka_unit_test(test_digests),
+	    cmocka_unit_test(test_single_and_multi_part_do_not_mix),
 	    cmocka_unit_test(test_not_logged_in),
 	};
 
