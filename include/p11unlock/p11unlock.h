@@ -56,13 +56,13 @@ typedef struct P11UNLOCK_CARD_INFO {
 
 /* Exact tries left (0..3) of the card's PIN and user code, read from the card without cost
  * (an empty VERIFY).  CKR_TOKEN_NOT_PRESENT without a card, CKR_FUNCTION_NOT_SUPPORTED for a
- * real HiCOS card (which receives no commands of ours), CKR_SLOT_ID_INVALID for an unknown
- * slot. */
+ * real HiCOS card (which receives no commands of ours), CKR_DEVICE_ERROR for a card that does
+ * not answer (card_timeout), CKR_SLOT_ID_INVALID for an unknown slot. */
 typedef CK_RV (*P11UNLOCK_GetTriesLeft)(CK_SLOT_ID slot, CK_ULONG_PTR pin_tries,
                                         CK_ULONG_PTR user_code_tries);
 
-/* The card's number and type (read once at insertion; no card I/O).  CKR_TOKEN_NOT_PRESENT
- * without a recognized card. */
+/* The card's number and type (read once at insertion, which a first call after the insertion
+ * may do).  CKR_TOKEN_NOT_PRESENT without a recognized card. */
 typedef CK_RV (*P11UNLOCK_GetCardInfo)(CK_SLOT_ID slot, P11UNLOCK_CARD_INFO *info);
 
 /* C_Login that spends a try only where the holder saw the count (added in 1.1).  For CKU_USER

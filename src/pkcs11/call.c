@@ -119,7 +119,9 @@ static CK_RV choose_lock_ops(const CK_C_INITIALIZE_ARGS *args, struct lock_ops *
 	if (args == NULL)
 		return CKR_OK;
 	/* pReserved is not checked: NSS passes a module's library parameters there
-	 * (modutil -libparameters), and OpenSC and p11-kit ignore it too. */
+	 * (modutil -libparameters), and OpenSC and p11-kit ignore it too.  Nor is
+	 * CKF_LIBRARY_CANT_CREATE_OS_THREADS: NSS sets it in every call, and the I/O threads of
+	 * the connections are the module's own (docs/conformance.md). */
 	callbacks = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
 	            (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
 	if (callbacks != 0 && callbacks != 4)

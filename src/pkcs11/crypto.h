@@ -66,9 +66,10 @@ CK_RV p11u_op_encrypt_init(struct p11u_op *op, const CK_MECHANISM *mech,
                            const struct p11u_object *key);
 CK_RV p11u_op_digest_init(struct p11u_op *op, const CK_MECHANISM *mech);
 
-/* Multi-part input.  For CKM_RSA_PKCS / CKM_RSA_X_509 signing and verification the data is
- * buffered (up to the modulus size); decryption and encryption are single-part only
- * (CKR_FUNCTION_NOT_SUPPORTED, op ended). */
+/* Multi-part input.  Hash-and-sign mechanisms hash as they go; CKM_RSA_PKCS, CKM_RSA_X_509 and
+ * CKM_RSA_PKCS_PSS (prehashed) buffer the data, up to what the mechanism takes (modulus - 11,
+ * the modulus, the hash size; more: CKR_DATA_LEN_RANGE, op ended); decryption and encryption
+ * are single-part only (CKR_FUNCTION_NOT_SUPPORTED, op ended). */
 CK_RV p11u_op_update(struct p11u_op *op, const uint8_t *data, CK_ULONG len);
 
 /* Single-part C_Sign / C_Digest: the whole input, then completion as below.  A size query or

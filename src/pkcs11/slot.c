@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "pkcs11/front.h"
 
 /* C_WaitForSlotEvent wakes at least this often: the user-code token appears or disappears when
@@ -477,7 +478,8 @@ CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_
 	if (count == NULL)
 		return CKR_ARGUMENTS_BAD;
 	/* PKCS#11: the list is refreshed on the size query; the call that fills the buffer
-	 * returns the same list (unless it comes without a size query first). */
+	 * returns that same list.  Without a size query (or with another tokenPresent), the
+	 * list is made afresh. */
 	if (list == NULL || m->slot_list == NULL || token_present != m->slot_list_token_present) {
 		CK_SLOT_ID *ids;
 		CK_ULONG n = 0;
@@ -554,6 +556,8 @@ CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR 
 		snprintf(description, sizeof description, "User code: %s", slot->reader_name);
 	else
 		snprintf(description, sizeof description, "%s", slot->reader_name);
+	/* A reader's name comes from its driver (a virtual reader's from anyone). */
+	p11u_text_sanitize(description);
 	p11u_pad(info->slotDescription, sizeof info->slotDescription, description);
 	p11u_pad(info->manufacturerID, sizeof info->manufacturerID, "p11unlock");
 	info->flags = CKF_REMOVABLE_DEVICE;
