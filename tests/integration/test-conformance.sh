@@ -14,7 +14,7 @@ require_rig
 require_module
 require_script
 
-plan 18
+plan 25
 
 rig_up --readers 2
 p11_setup
@@ -22,7 +22,7 @@ card_create conf --key-bits 1024
 card_create hico --key-bits 1024 --card-type "CHT V32N" --card-number XC00000000055555
 card_insert 0 conf
 card_insert 2 hico
-export PIN=123456 WRONG=999999
+export PIN=123456 WRONG=999999 UC=Ab12cd34
 
 out=$(p11s <<'EOF'
 init
@@ -35,6 +35,11 @@ wait-event dont-block
 seed-random
 open 4 ro h
 seed-random
+token-info 4
+login user env:PIN
+use s
+close-all 0
+session-info
 finalize
 EOF
 )
@@ -49,6 +54,11 @@ wait-event dont-block -> CKR_NO_EVENT  # cards present at C_Initialize are no ev
 seed-random -> CKR_RANDOM_SEED_NOT_SUPPORTED  # the test card has an RNG that takes no seed
 open 4 ro h -> CKR_OK
 seed-random -> CKR_RANDOM_NO_RNG  # a real HiCOS card's read-only token has no RNG
+token-info 4 -> CKR_OK label="組織及團體憑證管 055555" model="CHT V32N" serial="XC00000000055555" flags=CKF_USER_PIN_INITIALIZED|CKF_TOKEN_INITIALIZED  # read-only: no login, no RNG
+login user env:PIN -> CKR_FUNCTION_NOT_SUPPORTED  # nothing sent to a real card
+use s -> ok
+close-all 0 -> CKR_OK
+session-info -> CKR_SESSION_HANDLE_INVALID  # closed by C_CloseAllSessions
 finalize -> CKR_OK
 EOF
 
@@ -56,15 +66,18 @@ EOF
 wrong_pins
 out=$(p11s <<'EOF'
 init
-open 1 ro u
+open 1 rw u
 seed-random
+vendor-login so env:UC 3
 finalize
 EOF
 )
 transcript_is "$out" "user-code token" <<'EOF'
 init -> CKR_OK
-open 1 ro u -> CKR_OK
+open 1 rw u -> CKR_OK
 seed-random -> CKR_RANDOM_NO_RNG
+vendor-login so env:UC 3 -> CKR_FUNCTION_NOT_SUPPORTED  # P11U_Login: the user-code token's login spends no try
 finalize -> CKR_OK
 EOF
 is "$(grep -c 'INS=84' "$(card_log conf)" || true)" 0 "no GET CHALLENGE reached the card"
+is "$(grep -cE 'INS=(20|24|2C|22|2A) ' "$(card_log hico)" || true)" 0 "the real card received no security command"
