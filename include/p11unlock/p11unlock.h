@@ -41,6 +41,10 @@ extern "C" {
 /* P11UNLOCK_CARD_INFO.kind */
 #define P11UNLOCK_CARD_TEST  1UL /* p11unlock test card ("P11U V1"): full token */
 #define P11UNLOCK_CARD_HICOS 2UL /* real HiCOS card ("CHT V..N"): read-only token */
+/* A p11unlock test card that gets no token because allow_test_cards is off (card_number and
+ * card_type filled; the card receives nothing).  P11U_GetCardInfo answers it for the reader's
+ * card slot until the card leaves the reader. */
+#define P11UNLOCK_CARD_TEST_DISABLED 3UL
 
 /* Version of the P11UNLOCK_CARD_INFO layout; the module fills the structure's version field,
  * and later versions only append fields. */
@@ -62,7 +66,8 @@ typedef CK_RV (*P11UNLOCK_GetTriesLeft)(CK_SLOT_ID slot, CK_ULONG_PTR pin_tries,
                                         CK_ULONG_PTR user_code_tries);
 
 /* The card's number and type (read once at insertion, which a first call after the insertion
- * may do).  CKR_TOKEN_NOT_PRESENT without a recognized card. */
+ * may do).  CKR_TOKEN_NOT_PRESENT without a recognized card; a test card while allow_test_cards
+ * is off: CKR_OK, kind P11UNLOCK_CARD_TEST_DISABLED (there is no token). */
 typedef CK_RV (*P11UNLOCK_GetCardInfo)(CK_SLOT_ID slot, P11UNLOCK_CARD_INFO *info);
 
 /* C_Login that spends a try only where the holder saw the count (added in 1.1).  For CKU_USER

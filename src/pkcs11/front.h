@@ -94,6 +94,11 @@ struct p11u_slot {
 	struct p11u_card *card;
 	const struct p11u_card_info *info;
 	enum p11u_token_state state;
+	/* A p11unlock test card refused a token (allow_test_cards off): its number and type for
+	 * P11U_GetCardInfo, until it leaves the reader. */
+	bool withheld;
+	char withheld_number[17];
+	char withheld_type[25];
 
 	/* Generations: a new value for each token that appears, 0 while there is none.  Sessions
 	 * remember the generation they were opened on; a mismatch means the token went away. */

@@ -270,6 +270,10 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 		    P11U_LOG_CARD,
 		    "reader %s: p11unlock test card %s gets no token: allow_test_cards is off",
 		    slot->reader_name, info->card_number);
+		slot->withheld = true;
+		snprintf(slot->withheld_number, sizeof slot->withheld_number, "%s",
+		         info->card_number);
+		snprintf(slot->withheld_type, sizeof slot->withheld_type, "%s", info->card_type);
 		discard_insertion(slot, card);
 		return;
 	}
@@ -339,12 +343,14 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 	if (m->pcsc == NULL ||
 	    p11u_pcsc_reader_state(m->pcsc, slot->reader_name, &rs) != P11U_IO_OK) {
 		/* Reader unplugged or pcscd gone. */
+		slot->withheld = false;
 		if (slot->state != P11U_TOKEN_NONE)
 			p11u_slot_drop_card(m, slot);
 		slot->have_event_count = false;
 		return;
 	}
 	if (!rs.present) {
+		slot->withheld = false;
 		if (slot->state != P11U_TOKEN_NONE)
 			p11u_slot_drop_card(m, slot);
 		slot->have_event_count = true;
@@ -357,6 +363,7 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 		p11u_slot_drop_card(m, slot);
 	slot->have_event_count = true;
 	slot->event_count = rs.event_count;
+	slot->withheld = false;
 	insert_card(m, slot, &rs);
 }
 

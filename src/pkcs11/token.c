@@ -449,6 +449,17 @@ CK_RV p11u_token_card_info(struct p11u_module *m, CK_SLOT_ID slot_id, P11UNLOCK_
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
 	rv = card_slot(m, slot_id, &slot);
+	if (rv == CKR_TOKEN_NOT_PRESENT && slot->withheld) {
+		memset(info, 0, sizeof *info);
+		info->version.major = P11UNLOCK_CARD_INFO_VERSION_MAJOR;
+		info->version.minor = P11UNLOCK_CARD_INFO_VERSION_MINOR;
+		info->kind = P11UNLOCK_CARD_TEST_DISABLED;
+		snprintf((char *)info->card_number, sizeof info->card_number, "%s",
+		         slot->withheld_number);
+		snprintf((char *)info->card_type, sizeof info->card_type, "%s",
+		         slot->withheld_type);
+		return CKR_OK;
+	}
 	if (rv != CKR_OK)
 		return rv;
 	memset(info, 0, sizeof *info);

@@ -20,7 +20,7 @@ locked_card 1 two --card-number XC00000000000002 --holder-dn "C=TW,O=行政院,O
 answers="$USER_CODE"$'\n'"654321"$'\n'"654321"$'\n'
 
 # --- two cards, two readers ---------------------------------------------------------------
-tool_run "" --list
+tool_run "" --list --verbose
 is "$RC" 0 "--list: exit 0"
 is "$(grep '^\[' <<<"$OUT")" "[1] Card number: XC00000000000001
 [2] Card number: XC00000000000002" "--list shows both cards, in reader order"
@@ -71,7 +71,7 @@ export PCSCLITE_CSOCK_NAME=$rig_socket
 # --- a card of a real HiCOS type: read-only ----------------------------------------------------------
 card_create hicos --card-type "CHT V32N" --card-number TP03000000001349 --pin "$PIN" --user-code "$USER_CODE"
 card_insert 0 hicos || bail_out "the CHT V32N card not inserted"
-tool_run "" --list
+tool_run "" --list --verbose
 like "$OUT" "Card type: CHT V32N" "CHT V32N: listed"
 like "$OUT" "    Read-only card: its lock is released by the CA, not by this tool\." "CHT V32N: listed as read-only"
 tool_run "$answers"

@@ -74,8 +74,8 @@ if have_zh_catalog; then
 	step "zh_TW: the confirmation" "再次輸入新PIN碼：$"
 	answer 24682468
 	step "zh_TW: the last-try warning" "警告：用戶代碼只剩 1 次機會。若這次的用戶代碼錯誤，卡片將無法解鎖，直到組織及團體憑證管理中心重設用戶代碼為止。"
-	step "zh_TW: the last try needs a typed yes" "請輸入 yes 以使用最後一次機會：$"
-	answer yes
+	step "zh_TW: the last try needs a typed yes (or 是)" "請輸入 yes 或「是」以使用最後一次機會：$"
+	answer 是
 	step "zh_TW: 步驟 5" "步驟 5：解除鎖卡並重設PIN碼"
 	step "zh_TW: 鎖卡解碼/重設PIN碼成功, exit 0" "鎖卡解碼/重設PIN碼成功"$'\n'"EXIT=0"
 	unlike "$(screen)" "$USER_CODE|24682468" "zh_TW: nothing typed was echoed"
@@ -117,8 +117,8 @@ step "Ctrl-C: the user code prompt" "User code \(6-10 characters\): $"
 answer "$USER_CODE"
 step "Ctrl-C: the new PIN prompt" "New PIN \(6-8 characters\): $"
 tmux_cmd send-keys -t "tool$SESSION" C-c
-step "Ctrl-C: the tool ends (exit 130) on a new line, and echo is on again" \
-	"New PIN \\(6-8 characters\\): "$'\n'"EXIT=130"$'\n'"TTY=echo"
+step "Ctrl-C: the tool ends (exit 130) on a new line saying nothing was sent, and echo is on again" \
+	"New PIN \\(6-8 characters\\): "$'\n'"Interrupted: nothing was sent to the card\\."$'\n'"EXIT=130"$'\n'"TTY=echo"
 is "$(counters erin)" "$counters_before_signals" "Ctrl-Z and Ctrl-C: nothing was sent to the card"
 
 # --- choosing one of two cards by its number -------------------------------------------------------

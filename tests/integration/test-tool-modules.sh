@@ -41,7 +41,7 @@ fi
 
 # --- a token of another module -----------------------------------------------------------------
 if [ -f "$TRUST_MODULE" ]; then
-	tool_run "" --module "$TRUST_MODULE" --list
+	tool_run "" --module "$TRUST_MODULE" --list --verbose
 	is "$RC" 0 "p11-kit-trust: --list exit 0"
 	like "$OUT" "    Not a p11unlock token: unlocking it needs --foreign-token\." \
 		"p11-kit-trust: its token is listed as another module's"

@@ -82,7 +82,7 @@ like "$(cat "$TEST_TMP/swap.out")" "Card $CARD_NUMBER is chosen\." "unlock: card
 swap_in bria
 answer_bg swap "$USER_CODE"$'\n'"$NEWPIN"$'\n'"$NEWPIN"$'\n'
 is "$RC" 6 "unlock after a swap: exit 6"
-like "$(cat "$TEST_TMP/swap.err")" "Card $CARD_NUMBER was removed or replaced after you chose it\. Nothing was sent to the card now in the reader\." \
+is "$(cat "$TEST_TMP/swap.err")" "Card $CARD_NUMBER was removed or replaced after you chose it. Nothing was sent to any card. Insert your card and run p11unlock again." \
 	"unlock after a swap: says the card changed and nothing was sent"
 is "$(counters bria)" 0/1 "the other card kept its last user-code try"
 is "$(secret_commands bria)" "$before" "the other card received no VERIFY, CHANGE or RESET"

@@ -20,14 +20,17 @@ answers="Zz11zz11"$'\n'"654321"$'\n'"654321"$'\n'
 right_answers="$USER_CODE"$'\n'"654321"$'\n'"654321"$'\n'
 
 # --- wrong user code --------------------------------------------------------------------
+case_hint="The user code is case-sensitive: check capital and small letters. When no tries are left, the card cannot be unlocked until the Organizations and Groups Certification Authority (XCA) resets the user code."
 tool_run "$answers"
 is "$RC" 3 "wrong user code: exit 3"
-is "$ERR" "Wrong user code: 2 tries left." "wrong user code: the message shows 2 tries left"
+is "$ERR" "Wrong user code: 2 tries left.
+$case_hint" "wrong user code: 2 tries left, the code is case-sensitive, what happens at 0"
 is "$(counters bob)" 0/2 "the card agrees: user_code_tries=2, PIN still locked"
 tool_run "" --list
 like "$OUT" "    User code: 2 tries left" "--list shows 2 user-code tries left"
 tool_run "$answers"
-is "$RC.$ERR" "3.Wrong user code: 1 try left." "second wrong user code: exit 3, 1 try left"
+is "$RC.$ERR" "3.Wrong user code: 1 try left.
+$case_hint" "second wrong user code: exit 3, 1 try left"
 is "$(counters bob)" 0/1 "the card agrees: user_code_tries=1"
 
 # --- one try left ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ require_rig
 require_tool
 require_cmd pkcs11-tool opensc
 
-plan 30
+plan 31
 
 tool_setup
 rig_up
@@ -22,12 +22,14 @@ is "$(counters alice)" 0/3 "the card's PIN is locked (0/3)"
 tool_run "" --list
 is "$RC" 0 "--list: exit 0"
 is "$OUT" "[1] Card number: $CARD_NUMBER
-    Reader: $(reader_name 0) (slot 0)
-    Card type: P11U V1
+    Reader: $(reader_name 0)
     Holder: C=TW,O=組織及團體憑證管理中心憑證測試中心
     Validity: 2025-09-01 – 2031-09-01
     PIN: locked
-    User code: 3 tries left" "--list shows the card, its holder, validity and counters"
+    User code: 3 tries left" "--list shows the card, its holder, validity and counters (no slot, no card type)"
+tool_run "" --list --verbose
+is "$(sed -n 2,3p <<<"$OUT")" "    Reader: $(reader_name 0) (slot 0)
+    Card type: P11U V1" "--list --verbose: the reader's slot and the card type too"
 unlike "$OUT" "用戶代碼|User code token" "--list hides the user-code token the module shows while the PIN is locked"
 tool_run "" --status --json
 like "$OUT" '"card_number":"XC00000000091349",' "--status --json: the card number"

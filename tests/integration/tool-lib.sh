@@ -150,9 +150,10 @@ tmux_session() {
 	tmux_cmd new-session -d -s "tool$SESSION" -x 150 -y 60 "$1"
 }
 
-# tmux_start ARGS...: p11unlock ARGS...; when it ends the pane shows "EXIT=<status>".
+# tmux_start ARGS...: p11unlock ARGS...; when it ends the pane shows "EXIT=<status>".  The
+# pane's shell survives a Ctrl-C sent to the tool (trap; the tool gets SIGINT's default action).
 tmux_start() {
-	tmux_session "'$P11U_TOOL' $*; echo EXIT=\$?; sleep 600"
+	tmux_session "trap : INT; '$P11U_TOOL' $*; echo EXIT=\$?; sleep 600"
 }
 
 screen() {

@@ -9,7 +9,13 @@ TOOL_TESTS = \
 	tests/integration/test-tool-modules.sh \
 	tests/integration/test-tool-interactive.sh \
 	tests/integration/test-tool-streams.sh \
-	tests/integration/test-tool-safety.sh
+	tests/integration/test-tool-safety.sh \
+	tests/integration/test-tool-lang.sh \
+	tests/integration/test-tool-retry.sh \
+	tests/integration/test-tool-removal.sh \
+	tests/integration/test-tool-detect.sh \
+	tests/integration/test-tool-demo.sh \
+	tests/integration/test-tool-man.sh
 
 TESTS += $(TOOL_TESTS)
 dist_check_SCRIPTS += $(TOOL_TESTS)

@@ -187,21 +187,24 @@ void date_format_iso(const struct civil_date *date, char *out, size_t size)
 	snprintf(out, size, "%04d-%02d-%02d", date->year, date->month, date->day);
 }
 
-void date_format(const struct civil_date *date, char *out, size_t size)
+char *date_format(const struct civil_date *date)
 {
 	/* TRANSLATORS: a date: year, month, day (zh_TW: 2015年9月1日). */
-	snprintf(out, size, _("%1$04d-%2$02d-%3$02d"), date->year, date->month, date->day);
+	return xasprintf(_("%1$04d-%2$02d-%3$02d"), date->year, date->month, date->day);
 }
 
-void validity_format(time_t not_before, time_t not_after, char *out, size_t size)
+char *validity_format(time_t not_before, time_t not_after)
 {
 	struct civil_date from, to;
-	char from_text[32], to_text[32];
+	char *from_text, *to_text, *text;
 
 	civil_date_from_time(not_before, &from);
 	civil_date_from_time(not_after, &to);
-	date_format(&from, from_text, sizeof(from_text));
-	date_format(&to, to_text, sizeof(to_text));
+	from_text = date_format(&from);
+	to_text = date_format(&to);
 	/* TRANSLATORS: a certificate's validity period, from the first date to the second. */
-	snprintf(out, size, _("%1$s – %2$s"), from_text, to_text);
+	text = xasprintf(_("%1$s – %2$s"), from_text, to_text);
+	free(from_text);
+	free(to_text);
+	return text;
 }

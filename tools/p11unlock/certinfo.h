@@ -57,10 +57,11 @@ void civil_date_from_time(time_t t, struct civil_date *date);
 /* "2015-09-01" (also for JSON), independent of the language. */
 void date_format_iso(const struct civil_date *date, char *out, size_t size);
 
-/* In the current language: "2015-09-01" or "2015年9月1日". */
-void date_format(const struct civil_date *date, char *out, size_t size);
+/* In the current language: "2015-09-01" or "2015年9月1日".  A new string (free it). */
+char *date_format(const struct civil_date *date);
 
-/* In the current language: "2015-09-01 – 2021-09-01" or "自2015年9月1日 至 2021年9月1日". */
-void validity_format(time_t not_before, time_t not_after, char *out, size_t size);
+/* In the current language: "2015-09-01 – 2021-09-01" or "自2015年9月1日 至 2021年9月1日".
+ * A new string (free it). */
+char *validity_format(time_t not_before, time_t not_after);
 
 #endif

@@ -5,20 +5,9 @@
 
 #include <stdbool.h>
 
+#include "outcome.h"
 #include "prompt.h"
 #include "token.h"
-
-/* Exit codes (documented in --help and p11unlock(1)). */
-enum tool_exit {
-	EXIT_TOOL_OK = 0,
-	EXIT_TOOL_OTHER = 1,         /* the module does not load, a PKCS#11 call fails */
-	EXIT_TOOL_USAGE = 2,         /* bad option, or an answer that failed the local checks */
-	EXIT_TOOL_WRONG_SECRET = 3,  /* wrong user code (or wrong current PIN with --change-pin) */
-	EXIT_TOOL_BLOCKED = 4,       /* user code blocked (or PIN locked with --change-pin) */
-	EXIT_TOOL_NOT_CONFIRMED = 5, /* the last user-code try (or the unlock) not confirmed */
-	EXIT_TOOL_NO_CARD = 6,     /* no reader, no card, none matching the selection, or removed */
-	EXIT_TOOL_NOT_HANDLED = 7, /* real HiCOS card; foreign token without --foreign-token */
-};
 
 struct tool {
 	struct module module;
@@ -28,6 +17,8 @@ struct tool {
 	bool yes;           /* skip the ordinary confirmation (never the last-try one) */
 	bool last_try;      /* allow spending the user code's last try */
 	bool foreign_token; /* allow SO login on tokens of other modules */
+	bool verbose;       /* slot numbers and card types in the card list */
+	bool show_new_pin;  /* the new PIN echoed as it is typed (the form's eye button) */
 };
 
 int command_list(struct tool *tool);

@@ -13,7 +13,10 @@
  * locale, or "zh_TW" / "en" (--lang): sets LANGUAGE, and when the locale
  * in the environment cannot carry the messages (C, POSIX, not UTF-8, or not
  * generated) falls back to <lang>.UTF-8, then C.UTF-8.  The catalog is read
- * from LOCALEDIR, or from $P11UNLOCK_LOCALEDIR (tests, the build tree). */
+ * from $P11UNLOCK_LOCALEDIR when set (tests); else, run from the build tree,
+ * from the "locale" directory next to the executable (`make` copies po/'s
+ * catalogs there); else from LOCALEDIR.  When the language asked for is one
+ * the tool translates and no catalog is found, says so on stderr (in English). */
 void i18n_init(const char *lang);
 
 /* True for the language names --lang accepts. */

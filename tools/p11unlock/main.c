@@ -17,6 +17,7 @@
 
 #include "flow.h"
 #include "i18n.h"
+#include "text.h"
 
 enum command {
 	COMMAND_UNLOCK,
@@ -37,6 +38,8 @@ enum option_id {
 	OPT_FOREIGN_TOKEN,
 	OPT_LAST_TRY,
 	OPT_YES,
+	OPT_VERBOSE,
+	OPT_SHOW_NEW_PIN,
 	OPT_LANG,
 	OPT_HELP,
 	OPT_VERSION,
@@ -54,6 +57,8 @@ static const struct option long_options[] = {
     {"foreign-token", no_argument, NULL, OPT_FOREIGN_TOKEN},
     {"last-try", no_argument, NULL, OPT_LAST_TRY},
     {"yes", no_argument, NULL, OPT_YES},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"show-new-pin", no_argument, NULL, OPT_SHOW_NEW_PIN},
     {"lang", required_argument, NULL, OPT_LANG},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -124,6 +129,10 @@ static void print_help(void)
 	                 "      --last-try        allow using the user code's last try\n"
 	                 "      --yes             do not ask \"Unlock ... now?\" (never skips the\n"
 	                 "                        last-try confirmation)\n"
+	                 "      --show-new-pin    show the new PIN as it is typed (the user code\n"
+	                 "                        and the current PIN stay hidden)\n"
+	                 "      --verbose         also show the readers' slot numbers and the\n"
+	                 "                        card types\n"
 	                 "      --lang LANG       messages in zh_TW or en\n"
 	                 "      --help            show this help and exit\n"
 	                 "      --version         show the version and exit\n"));
@@ -206,6 +215,12 @@ static void parse_arguments(int argc, char **argv, struct options *opts)
 		case OPT_YES:
 			opts->tool.yes = true;
 			break;
+		case OPT_VERBOSE:
+			opts->tool.verbose = true;
+			break;
+		case OPT_SHOW_NEW_PIN:
+			opts->tool.show_new_pin = true;
+			break;
 		case OPT_LANG:
 			opts->lang = optarg;
 			break;
@@ -225,10 +240,12 @@ static void parse_arguments(int argc, char **argv, struct options *opts)
 		opts->stray_argument = true;
 }
 
-static bool usage_error(const char *message)
+/* Says message (and frees it) with the --help hint. */
+static bool usage_error(char *message)
 {
 	fprintf(stderr, "%s\n", message);
 	fprintf(stderr, _("Try '%s --help' for more information.\n"), "p11unlock");
+	free(message);
 	return false;
 }
 
@@ -236,7 +253,6 @@ static bool usage_error(const char *message)
 static bool check_options(struct options *opts)
 {
 	struct card_selector *selector = &opts->tool.selector;
-	char message[512];
 
 	if (opts->bad_option != NULL) {
 		const struct option *known = long_options;
@@ -244,32 +260,29 @@ static bool check_options(struct options *opts)
 		while (known->name != NULL && known->val != opts->bad_option_val)
 			known++;
 		if (opts->bad_option_val == 0 || known->name == NULL)
-			snprintf(message, sizeof(message), _("Unknown option: %.*s"),
-			         opts->bad_option_len, opts->bad_option);
-		else if (known->has_arg == required_argument)
-			snprintf(message, sizeof(message), _("--%s needs a value."), known->name);
-		else
-			snprintf(message, sizeof(message), _("--%s takes no value."), known->name);
-		return usage_error(message);
+			return usage_error(xasprintf(_("Unknown option: %.*s"),
+			                             opts->bad_option_len, opts->bad_option));
+		if (known->has_arg == required_argument)
+			return usage_error(xasprintf(_("--%s needs a value."), known->name));
+		return usage_error(xasprintf(_("--%s takes no value."), known->name));
 	}
 	if (opts->stray_argument)
 		return usage_error(
-		    _("An unexpected argument was given (not shown: it may be a secret). "
-		      "The user code and PINs are asked for, never given on the "
-		      "command line."));
+		    xstrdup(_("An unexpected argument was given (not shown: it may be a secret). "
+		              "The user code and PINs are asked for, never given on the "
+		              "command line.")));
 	if (opts->commands_given > 1)
-		return usage_error(_("Give only one of --list, --status and --change-pin."));
+		return usage_error(
+		    xstrdup(_("Give only one of --list, --status and --change-pin.")));
 	if (opts->tool.json && opts->command != COMMAND_LIST && opts->command != COMMAND_STATUS)
-		return usage_error(_("--json goes with --list or --status."));
+		return usage_error(xstrdup(_("--json goes with --list or --status.")));
 	if (opts->slot != NULL) {
 		char *end;
 		unsigned long long id = strtoull(opts->slot, &end, 10);
 		if (opts->slot[0] < '0' || opts->slot[0] > '9' || *end != '\0' ||
-		    id > (CK_SLOT_ID)-1) {
-			snprintf(message, sizeof(message),
-			         _("--slot needs a slot number, not \"%s\"."), opts->slot);
-			return usage_error(message);
-		}
+		    id > (CK_SLOT_ID)-1)
+			return usage_error(
+			    xasprintf(_("--slot needs a slot number, not \"%s\"."), opts->slot));
 		selector->by_slot = true;
 		selector->slot = (CK_SLOT_ID)id;
 	}
@@ -278,13 +291,12 @@ static bool check_options(struct options *opts)
 		if (selector->uri == NULL ||
 		    p11_kit_uri_parse(opts->token_uri, P11_KIT_URI_FOR_TOKEN, selector->uri) !=
 		        P11_KIT_URI_OK ||
-		    p11_kit_uri_any_unrecognized(selector->uri)) {
-			snprintf(message, sizeof(message),
-			         _("--token needs a PKCS#11 URI naming a token, such as "
-			           "\"pkcs11:serial=XC00000000091349\", not \"%s\"."),
-			         opts->token_uri);
-			return usage_error(message);
-		}
+		    p11_kit_uri_any_unrecognized(selector->uri))
+			return usage_error(
+			    xasprintf(_("--token needs a PKCS#11 URI naming a token, such "
+			                "as \"pkcs11:serial=XC00000000091349\", not "
+			                "\"%s\"."),
+			              opts->token_uri));
 	}
 	return true;
 }
@@ -354,11 +366,8 @@ int main(int argc, char **argv)
 	opts.command = COMMAND_UNLOCK;
 	parse_arguments(argc, argv, &opts);
 	if (opts.lang != NULL && !i18n_lang_valid(opts.lang)) {
-		char message[256];
 		i18n_init(NULL);
-		snprintf(message, sizeof(message), _("--lang accepts zh_TW or en, not \"%s\"."),
-		         opts.lang);
-		usage_error(message);
+		usage_error(xasprintf(_("--lang accepts zh_TW or en, not \"%s\"."), opts.lang));
 		return EXIT_TOOL_USAGE;
 	}
 	i18n_init(opts.lang);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -25,6 +26,18 @@ static struct sigaction restore_previous[N_RESTORE_SIGNALS];
 static volatile sig_atomic_t restore_installed[N_RESTORE_SIGNALS];
 static struct sigaction continue_previous;
 static volatile sig_atomic_t stopped;
+/* The fd of a question waiting for its answer on the terminal (its line is open), or -1. */
+static volatile sig_atomic_t open_line_fd = -1;
+
+void prompt_end_line(void)
+{
+	int fd = open_line_fd;
+
+	if (fd >= 0) {
+		open_line_fd = -1;
+		(void)!write(fd, "\n", 1);
+	}
+}
 
 static size_t restore_index(int sig)
 {
@@ -47,7 +60,7 @@ static void restore_echo_and_reraise(int sig)
 	restore_installed[i] = 0;
 	stopped = sig == SIGTSTP;
 	if (!stopped) /* what comes next on the terminal starts on a line of its own */
-		(void)!write(echo_prompt_fd, "\n", 1);
+		prompt_end_line();
 	raise(sig);
 	errno = saved_errno;
 }
@@ -182,8 +195,10 @@ enum line_rv prompt_read(const struct prompt *p, const char *text, bool hidden, 
 		fflush(p->out);
 		if (hidden)
 			quiet = echo_off(p->in_fd, text, fileno(p->out));
+		open_line_fd = fileno(p->out);
 	}
 	rv = line_read(p->in_fd, buf, size, len);
+	open_line_fd = -1;
 	if (quiet)
 		echo_on(p->in_fd);
 	if (p->interactive && rv == LINE_EOF) {
@@ -191,4 +206,49 @@ enum line_rv prompt_read(const struct prompt *p, const char *text, bool hidden, 
 		fflush(p->out);
 	}
 	return rv;
+}
+
+/* text without the spaces around it: [*start, *start + *len). */
+static void trim(const char *text, const char **start, size_t *len)
+{
+	size_t n = strlen(text);
+
+	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+		n--;
+	while (n > 0 && (*text == ' ' || *text == '\t')) {
+		text++;
+		n--;
+	}
+	*start = text;
+	*len = n;
+}
+
+static bool trimmed_is(const char *start, size_t len, const char *word, bool any_case)
+{
+	return strlen(word) == len &&
+	       (any_case ? strncasecmp(start, word, len) : strncmp(start, word, len)) == 0;
+}
+
+enum answer answer_parse(const char *text)
+{
+	const char *s;
+	size_t len;
+
+	trim(text, &s, &len);
+	if (trimmed_is(s, len, "y", true) || trimmed_is(s, len, "yes", true) ||
+	    trimmed_is(s, len, "是", false))
+		return ANSWER_YES;
+	if (len == 0 || trimmed_is(s, len, "n", true) || trimmed_is(s, len, "no", true) ||
+	    trimmed_is(s, len, "否", false))
+		return ANSWER_NO;
+	return ANSWER_UNCLEAR;
+}
+
+bool answer_confirms_last_try(const char *text)
+{
+	const char *s;
+	size_t len;
+
+	trim(text, &s, &len);
+	return trimmed_is(s, len, "yes", true) || trimmed_is(s, len, "是", false);
 }

@@ -33,4 +33,21 @@ enum line_rv line_read(int fd, char *buf, size_t size, size_t *len);
 enum line_rv prompt_read(const struct prompt *p, const char *text, bool hidden, char *buf,
                          size_t size, size_t *len);
 
+/* For a signal handler (async-signal-safe): when a question waits for its answer on the
+ * terminal, ends its line, so what the handler writes next starts on a line of its own. */
+void prompt_end_line(void);
+
+enum answer {
+	ANSWER_YES,     /* y, yes (any case), 是 */
+	ANSWER_NO,      /* n, no (any case), 否, or nothing (the default) */
+	ANSWER_UNCLEAR, /* anything else: ask again */
+};
+
+/* A yes/no answer, spaces around it ignored. */
+enum answer answer_parse(const char *text);
+
+/* Whether the answer to the last-try question is the word it asks for: "yes" (any case) or
+ * "是", spaces around it ignored, typed in full: "y" is not enough for the last try. */
+bool answer_confirms_last_try(const char *text);
+
 #endif

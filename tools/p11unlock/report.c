@@ -2,35 +2,31 @@
 
 #include "report.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 #include "i18n.h"
 #include "text.h"
 
-void tries_text(const struct tries *tries, bool is_pin, char *out, size_t size)
+char *tries_text(const struct tries *tries, bool is_pin)
 {
 	switch (tries->state) {
 	case TRIES_LOCKED:
-		snprintf(out, size, "%s", is_pin ? _("locked") : _("blocked"));
-		return;
+		return xstrdup(is_pin ? _("locked") : _("blocked"));
 	case TRIES_OK:
 		/* The PIN's normal state is plain "OK"; the user code's count is worth showing. */
-		if (is_pin || tries->left < 0) {
-			snprintf(out, size, "%s", _("OK"));
-			return;
-		}
+		if (is_pin || tries->left < 0)
+			return xstrdup(_("OK"));
 		break;
 	case TRIES_LOW:
-		if (tries->left < 0) {
-			snprintf(out, size, "%s", _("fewer tries left"));
-			return;
-		}
+		if (tries->left < 0)
+			return xstrdup(_("fewer tries left"));
 		break;
 	case TRIES_FINAL:
 		break;
 	}
-	snprintf(out, size, ngettext("%d try left", "%d tries left", (unsigned long)tries->left),
-	         tries->left);
+	return xasprintf(ngettext("%d try left", "%d tries left", (unsigned long)tries->left),
+	                 tries->left);
 }
 
 /* An indented "Label: value" line (values were sanitized when read). */
@@ -50,21 +46,36 @@ static const char *validity_note(const struct cert_facts *cert)
 	return "";
 }
 
-void report_card_text(FILE *out, size_t index, const struct card *card)
+/* "Label: " and the tries text, on an indented line. */
+static void tries_line(FILE *out, const char *label, const struct tries *tries, bool is_pin)
 {
-	char text[160];
-	char slot[64];
+	char *text = tries_text(tries, is_pin);
 
+	line(out, label, text, "");
+	free(text);
+}
+
+void report_card_text(FILE *out, size_t index, const struct card *card, bool verbose)
+{
 	fprintf(out, "[%zu] %s%s\n", index, _("Card number: "), card->serial);
-	snprintf(slot, sizeof(slot), _(" (slot %lu)"), (unsigned long)card->slot);
-	line(out, _("Reader: "), card->reader, slot);
+	if (verbose) {
+		char *slot = xasprintf(_(" (slot %lu)"), (unsigned long)card->slot);
+
+		line(out, _("Reader: "), card->reader, slot);
+		free(slot);
+	} else {
+		line(out, _("Reader: "), card->reader, "");
+	}
 	if (card->kind == CARD_FOREIGN)
 		line(out, _("Token: "), card->label, "");
-	line(out, _("Card type: "), card->model, "");
+	if (verbose)
+		line(out, _("Card type: "), card->model, "");
 	if (card->has_cert) {
+		char *validity = validity_format(card->cert.not_before, card->cert.not_after);
+
 		line(out, _("Holder: "), card->cert.holder, "");
-		validity_format(card->cert.not_before, card->cert.not_after, text, sizeof(text));
-		line(out, _("Validity: "), text, validity_note(&card->cert));
+		line(out, _("Validity: "), validity, validity_note(&card->cert));
+		free(validity);
 	} else {
 		line(out, _("Holder: "), _("unknown (no holder certificate)"), "");
 	}
@@ -74,25 +85,21 @@ void report_card_text(FILE *out, size_t index, const struct card *card)
 		     _("Read-only card: its lock is released by the CA, not by this tool."), "");
 		return;
 	case CARD_FOREIGN:
-		tries_text(&card->pin, true, text, sizeof(text));
-		line(out, _("PIN: "), text, "");
-		tries_text(&card->user_code, false, text, sizeof(text));
-		line(out, _("SO PIN: "), text, "");
+		tries_line(out, _("PIN: "), &card->pin, true);
+		tries_line(out, _("SO PIN: "), &card->user_code, false);
 		line(out, "", _("Not a p11unlock token: unlocking it needs --foreign-token."), "");
 		return;
 	case CARD_P11UNLOCK:
 		break;
 	}
-	tries_text(&card->pin, true, text, sizeof(text));
-	line(out, _("PIN: "), text, "");
-	tries_text(&card->user_code, false, text, sizeof(text));
-	line(out, _("User code: "), text, "");
+	tries_line(out, _("PIN: "), &card->pin, true);
+	tries_line(out, _("User code: "), &card->user_code, false);
 }
 
-void report_list_text(FILE *out, const struct card_list *list)
+void report_list_text(FILE *out, const struct card_list *list, bool verbose)
 {
 	for (size_t i = 0; i < list->count; i++)
-		report_card_text(out, i + 1, &list->cards[i]);
+		report_card_text(out, i + 1, &list->cards[i], verbose);
 }
 
 static const char *kind_name(enum card_kind kind)

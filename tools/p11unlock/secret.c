@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "i18n.h"
+#include "prompt.h"
+#include "text.h"
 
 void secret_field_limits(enum secret_field field, size_t *min, size_t *max)
 {
@@ -72,8 +75,7 @@ static const char *field_label(enum secret_field field)
 	return _("New PIN (again)");
 }
 
-void secret_problem_message(enum secret_field field, enum secret_problem problem, char *out,
-                            size_t size)
+char *secret_problem_message(enum secret_field field, enum secret_problem problem)
 {
 	const char *label = field_label(field);
 	size_t min, max;
@@ -81,54 +83,44 @@ void secret_problem_message(enum secret_field field, enum secret_problem problem
 	secret_field_limits(field, &min, &max);
 	switch (problem) {
 	case SECRET_OK:
-		out[0] = '\0';
-		return;
+		break;
 	case SECRET_BLANK:
-		snprintf(out, size, _("%s: must not be empty."), label);
-		return;
+		return xasprintf(_("%s: must not be empty."), label);
 	case SECRET_SPACE:
-		snprintf(out, size, _("%s: must not contain spaces."), label);
-		return;
+		return xasprintf(_("%s: must not contain spaces."), label);
 	case SECRET_NOT_PRINTABLE:
-		snprintf(out, size, _("%s: only letters, digits and ASCII symbols are allowed."),
-		         label);
-		return;
+		return xasprintf(_("%s: only letters, digits and ASCII symbols are allowed."),
+		                 label);
 	case SECRET_TOO_SHORT:
-		snprintf(out, size, _("%1$s: too short, it must have %2$d to %3$d characters."),
-		         label, (int)min, (int)max);
-		return;
+		return xasprintf(_("%1$s: too short, it must have %2$d to %3$d characters."), label,
+		                 (int)min, (int)max);
 	case SECRET_TOO_LONG:
-		snprintf(out, size, _("%1$s: too long, it must have %2$d to %3$d characters."),
-		         label, (int)min, (int)max);
-		return;
+		return xasprintf(_("%1$s: too long, it must have %2$d to %3$d characters."), label,
+		                 (int)min, (int)max);
 	case SECRET_END_OF_INPUT:
-		snprintf(out, size, _("%s: the input ended before an answer."), label);
-		return;
+		return xasprintf(_("%s: the input ended before an answer."), label);
 	case SECRET_MISMATCH:
-		snprintf(out, size, "%s", _("The two new PINs differ."));
-		return;
+		return xstrdup(_("The two new PINs differ."));
 	}
+	return xstrdup("");
 }
 
-void secret_prompt(enum secret_field field, char *out, size_t size)
+char *secret_prompt(enum secret_field field)
 {
 	size_t min, max;
 
 	secret_field_limits(field, &min, &max);
 	switch (field) {
 	case SECRET_FIELD_USER_CODE:
-		snprintf(out, size, _("User code (%d-%d characters): "), (int)min, (int)max);
-		return;
+		return xasprintf(_("User code (%d-%d characters): "), (int)min, (int)max);
 	case SECRET_FIELD_CURRENT_PIN:
-		snprintf(out, size, "%s", _("Current PIN: "));
-		return;
+		return xstrdup(_("Current PIN: "));
 	case SECRET_FIELD_NEW_PIN:
-		snprintf(out, size, _("New PIN (%d-%d characters): "), (int)min, (int)max);
-		return;
+		return xasprintf(_("New PIN (%d-%d characters): "), (int)min, (int)max);
 	case SECRET_FIELD_NEW_PIN_AGAIN:
-		snprintf(out, size, "%s", _("New PIN again: "));
-		return;
+		break;
 	}
+	return xstrdup(_("New PIN again: "));
 }
 
 void secret_wipe(struct secret *secret)
@@ -142,12 +134,25 @@ static const int wipe_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
 #define N_WIPE_SIGNALS (sizeof(wipe_signals) / sizeof(wipe_signals[0]))
 static struct sigaction previous[N_WIPE_SIGNALS];
 static bool installed[N_WIPE_SIGNALS];
+static const char *volatile interrupt_text;
 
-/* Wipes, then lets the signal do what it did before (usually: end the process).  The raised
- * signal is delivered when this handler returns. */
+void secrets_interrupt_message(const char *text)
+{
+	interrupt_text = text;
+}
+
+/* Wipes, says where the command stands, then lets the signal do what it did before (usually:
+ * end the process).  The raised signal is delivered when this handler returns. */
 static void wipe_and_reraise(int sig)
 {
+	const char *text = interrupt_text;
+
 	OPENSSL_cleanse(held, sizeof(held));
+	if (text != NULL) {
+		prompt_end_line(); /* a visible question waiting for its answer */
+		(void)!write(STDERR_FILENO, text, strlen(text));
+		(void)!write(STDERR_FILENO, "\n", 1);
+	}
 	for (size_t i = 0; i < N_WIPE_SIGNALS; i++) {
 		if (wipe_signals[i] == sig && installed[i]) {
 			sigaction(sig, &previous[i], NULL);
@@ -176,6 +181,7 @@ struct secret *secrets_hold(void)
 
 void secrets_release(void)
 {
+	interrupt_text = NULL;
 	OPENSSL_cleanse(held, sizeof(held));
 	for (size_t i = 0; i < N_WIPE_SIGNALS; i++) {
 		if (installed[i])

@@ -53,6 +53,11 @@ struct secret *secrets_hold(void);
 /* Wipes the area and gives the signals back their previous actions. */
 void secrets_release(void);
 
+/* What the handler of those signals says on stderr before the process ends: where the command
+ * stands (nothing sent yet, the card at work, ...), already translated and kept by the caller
+ * until it is replaced (gettext's strings are).  NULL: nothing. */
+void secrets_interrupt_message(const char *text);
+
 void secret_field_limits(enum secret_field field, size_t *min, size_t *max);
 
 /* The local checks, in this order: blank, spaces, characters, length. */
@@ -62,12 +67,12 @@ enum secret_problem secret_check(enum secret_field field, const char *value, siz
 bool secret_equal(const struct secret *a, const struct secret *b);
 
 /* The message for a problem, in the current language, e.g.
- * "New PIN: too short, it must have 6 to 8 characters." */
-void secret_problem_message(enum secret_field field, enum secret_problem problem, char *out,
-                            size_t size);
+ * "New PIN: too short, it must have 6 to 8 characters."  A new string (free it); "" for
+ * SECRET_OK. */
+char *secret_problem_message(enum secret_field field, enum secret_problem problem);
 
-/* The prompt for a field, e.g. "User code (6-10 characters): ". */
-void secret_prompt(enum secret_field field, char *out, size_t size);
+/* The prompt for a field, e.g. "User code (6-10 characters): ".  A new string (free it). */
+char *secret_prompt(enum secret_field field);
 
 void secret_wipe(struct secret *secret);
 

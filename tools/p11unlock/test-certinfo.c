@@ -157,6 +157,13 @@ static void set_timezone(const char *tz)
 	tzset();
 }
 
+/* Compares a new string with the text expected, and frees it. */
+static void assert_text(char *got, const char *expected)
+{
+	assert_string_equal(got, expected);
+	free(got);
+}
+
 static void test_dates_en(void **state)
 {
 	struct civil_date date = {2015, 9, 1};
@@ -165,14 +172,13 @@ static void test_dates_en(void **state)
 	(void)state;
 	assert_true(test_lang_set("en"));
 	set_timezone("UTC");
-	date_format(&date, text, sizeof(text));
-	assert_string_equal(text, "2015-09-01");
+	assert_text(date_format(&date), "2015-09-01");
 	date_format_iso(&date, text, sizeof(text));
 	assert_string_equal(text, "2015-09-01");
-	validity_format(utc(2015, 9, 1, 0), utc(2021, 9, 1, 0), text, sizeof(text));
-	assert_string_equal(text, "2015-09-01 – 2021-09-01");
-	validity_format(utc(2025, 12, 31, 23), utc(2031, 1, 2, 0), text, sizeof(text));
-	assert_string_equal(text, "2025-12-31 – 2031-01-02");
+	assert_text(validity_format(utc(2015, 9, 1, 0), utc(2021, 9, 1, 0)),
+	            "2015-09-01 – 2021-09-01");
+	assert_text(validity_format(utc(2025, 12, 31, 23), utc(2031, 1, 2, 0)),
+	            "2025-12-31 – 2031-01-02");
 }
 
 static void test_dates_zh(void **state)
@@ -184,31 +190,28 @@ static void test_dates_zh(void **state)
 	if (!test_lang_set("zh_TW"))
 		skip();
 	set_timezone("UTC");
-	date_format(&date, text, sizeof(text));
-	assert_string_equal(text, "2015年9月1日");
+	assert_text(date_format(&date), "2015年9月1日");
 	/* JSON dates do not follow the language. */
 	date_format_iso(&date, text, sizeof(text));
 	assert_string_equal(text, "2015-09-01");
-	validity_format(utc(2015, 9, 1, 0), utc(2021, 9, 1, 0), text, sizeof(text));
-	assert_string_equal(text, "自2015年9月1日 至 2021年9月1日");
-	validity_format(utc(2025, 12, 31, 23), utc(2031, 11, 22, 0), text, sizeof(text));
-	assert_string_equal(text, "自2025年12月31日 至 2031年11月22日");
+	assert_text(validity_format(utc(2015, 9, 1, 0), utc(2021, 9, 1, 0)),
+	            "自2015年9月1日 至 2021年9月1日");
+	assert_text(validity_format(utc(2025, 12, 31, 23), utc(2031, 11, 22, 0)),
+	            "自2025年12月31日 至 2031年11月22日");
 	test_lang_set("en");
 }
 
 static void test_dates_local_time(void **state)
 {
-	char text[64];
-
 	(void)state;
 	assert_true(test_lang_set("en"));
 	/* Midnight in Taipei is 16:00 UTC the day before: the holder sees the local date. */
 	set_timezone("Asia/Taipei");
-	validity_format(utc(2015, 8, 31, 16), utc(2021, 8, 31, 16), text, sizeof(text));
-	assert_string_equal(text, "2015-09-01 – 2021-09-01");
+	assert_text(validity_format(utc(2015, 8, 31, 16), utc(2021, 8, 31, 16)),
+	            "2015-09-01 – 2021-09-01");
 	set_timezone("UTC");
-	validity_format(utc(2015, 8, 31, 16), utc(2021, 8, 31, 16), text, sizeof(text));
-	assert_string_equal(text, "2015-08-31 – 2021-08-31");
+	assert_text(validity_format(utc(2015, 8, 31, 16), utc(2021, 8, 31, 16)),
+	            "2015-08-31 – 2021-08-31");
 }
 
 /* A certificate as a card holds it: issued by a CA, with a UTF-8 subject. */

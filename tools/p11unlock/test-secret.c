@@ -75,11 +75,13 @@ static void test_secret_equal(void **state)
 	assert_int_equal(a.value[0], 0);
 }
 
+/* The message, kept until the next call (the tests compare it at once). */
 static const char *message(enum secret_field field, enum secret_problem problem)
 {
-	static char text[256];
+	static char *text;
 
-	secret_problem_message(field, problem, text, sizeof(text));
+	free(text);
+	text = secret_problem_message(field, problem);
 	return text;
 }
 
@@ -135,9 +137,10 @@ static void test_messages_zh(void **state)
 
 static const char *prompt_text(enum secret_field field)
 {
-	static char text[128];
+	static char *text;
 
-	secret_prompt(field, text, sizeof(text));
+	free(text);
+	text = secret_prompt(field);
 	return text;
 }
 
@@ -330,6 +333,42 @@ static void test_signal_wipes_secrets(void **state)
 	assert_int_equal(WEXITSTATUS(child_status(pid)), 5);
 }
 
+/* The signal's end says where the command stood (the message the flow set), on stderr; after
+ * secrets_release() nothing is said. */
+static void test_signal_message(void **state)
+{
+	char said[256];
+	ssize_t n;
+	int fds[2];
+	pid_t pid;
+
+	(void)state;
+	for (int released = 0; released <= 1; released++) {
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			dup2(fds[1], STDERR_FILENO);
+			secrets_hold();
+			secrets_interrupt_message("Interrupted: nothing was sent to the card.");
+			if (released) {
+				secrets_release();
+				signal(SIGINT, SIG_DFL);
+			}
+			raise(SIGINT);
+			_exit(4);
+		}
+		close(fds[1]);
+		assert_int_equal(WTERMSIG(child_status(pid)), SIGINT);
+		n = read(fds[0], said, sizeof(said) - 1);
+		close(fds[0]);
+		said[n > 0 ? n : 0] = '\0';
+		assert_string_equal(said,
+		                    released ? "" : "Interrupted: nothing was sent to the card.\n");
+	}
+}
+
 /* After secrets_release() the area is wiped and the signals are what they were. */
 static void test_secrets_release(void **state)
 {
@@ -361,6 +400,7 @@ int main(void)
 	    cmocka_unit_test(test_line_too_long),
 	    cmocka_unit_test(test_prompt_read_not_a_terminal),
 	    cmocka_unit_test(test_signal_wipes_secrets),
+	    cmocka_unit_test(test_signal_message),
 	    cmocka_unit_test(test_secrets_release),
 	};
 

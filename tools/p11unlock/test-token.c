@@ -156,13 +156,14 @@ static void test_tries(void **state)
 
 static const char *tries_string(int left, bool exact, bool is_pin)
 {
-	static char text[64];
+	static char *text;
 	struct tries tries;
 
 	tries_from_count(left, &tries);
 	if (!exact)
 		tries.left = tries.state == TRIES_LOCKED ? 0 : tries.state == TRIES_FINAL ? 1 : -1;
-	tries_text(&tries, is_pin, text, sizeof(text));
+	free(text);
+	text = tries_text(&tries, is_pin);
 	return text;
 }
 
@@ -321,7 +322,13 @@ static struct card locked_card(void)
 
 static void write_card_text(FILE *out, const void *card)
 {
-	report_card_text(out, 1, card);
+	report_card_text(out, 1, card, true);
+}
+
+/* What a holder sees without --verbose: no slot number, no card type. */
+static void write_card_text_plain(FILE *out, const void *card)
+{
+	report_card_text(out, 1, card, false);
 }
 
 static void write_card_json(FILE *out, const void *card)
@@ -352,6 +359,37 @@ static void test_card_text(void **state)
 		assert_string_equal(out, "[1] 卡號：XC00000000091349\n"
 		                         "    讀卡機：Virtual PCD 00 00（插槽 0）\n"
 		                         "    卡片類型：P11U V1\n"
+		                         "    持卡人：C=TW,O=組織及團體憑證管理中心憑證測試中心\n"
+		                         "    有效期限：自2015年9月1日 至 2021年9月1日（已過期）\n"
+		                         "    PIN碼：已鎖卡\n"
+		                         "    用戶代碼：剩餘 3 次\n");
+		free(out);
+		test_lang_set("en");
+	}
+	cert_facts_clear(&card.cert);
+}
+
+static void test_card_text_plain(void **state)
+{
+	struct card card = locked_card();
+	char *out;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_true(test_lang_set("en"));
+	out = capture(write_card_text_plain, &card);
+	assert_string_equal(out, "[1] Card number: XC00000000091349\n"
+	                         "    Reader: Virtual PCD 00 00\n"
+	                         "    Holder: C=TW,O=組織及團體憑證管理中心憑證測試中心\n"
+	                         "    Validity: 2015-09-01 – 2021-09-01 (expired)\n"
+	                         "    PIN: locked\n"
+	                         "    User code: 3 tries left\n");
+	free(out);
+	if (test_lang_set("zh_TW")) {
+		out = capture(write_card_text_plain, &card);
+		assert_string_equal(out, "[1] 卡號：XC00000000091349\n"
+		                         "    讀卡機：Virtual PCD 00 00\n"
 		                         "    持卡人：C=TW,O=組織及團體憑證管理中心憑證測試中心\n"
 		                         "    有效期限：自2015年9月1日 至 2021年9月1日（已過期）\n"
 		                         "    PIN碼：已鎖卡\n"
@@ -415,7 +453,8 @@ int main(void)
 	    cmocka_unit_test(test_status_value),    cmocka_unit_test(test_tries),
 	    cmocka_unit_test(test_tries_text),      cmocka_unit_test(test_text_sanitizing),
 	    cmocka_unit_test(test_selection),       cmocka_unit_test(test_card_text),
-	    cmocka_unit_test(test_card_text_hicos), cmocka_unit_test(test_card_json),
+	    cmocka_unit_test(test_card_text_plain), cmocka_unit_test(test_card_text_hicos),
+	    cmocka_unit_test(test_card_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,50 @@
 
 #include "text.h"
 
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static void out_of_memory(void)
+{
+	static const char text[] = "p11unlock: out of memory\n";
+
+	(void)!write(STDERR_FILENO, text, sizeof(text) - 1);
+	abort();
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out_of_memory();
+	return s;
+}
+
+char *xstrdup(const char *s)
+{
+	char *copy = strdup(s);
+
+	if (copy == NULL)
+		out_of_memory();
+	return copy;
+}
+
+char *text_chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0 && s[n - 1] == '\n')
+		s[n - 1] = '\0';
+	return s;
+}
 
 void json_write_string(FILE *out, const char *s)
 {

@@ -27,4 +27,14 @@ static inline void text_sanitize(char *s)
 /* Writes s as a JSON string with quotes; invalid UTF-8 becomes U+FFFD. */
 void json_write_string(FILE *out, const char *s);
 
+/* printf into a new string, never cut (translated text has no fixed size: a Chinese character
+ * takes 3 bytes).  Ends the process when memory runs out.  The caller frees the string. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* strdup() that ends the process when memory runs out. */
+char *xstrdup(const char *s);
+
+/* Removes one trailing "\n" (translations of messages written with one keep it). */
+char *text_chomp(char *s);
+
 #endif

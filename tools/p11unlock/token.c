@@ -361,6 +361,27 @@ static CK_RV slot_ids(const struct module *module, CK_BBOOL token_present, CK_SL
 	}
 }
 
+/* A card the module gives no token on purpose (a test card while allow_test_cards is off), in a
+ * slot without a token: asked of the module's vendor interface for the reader's card slot
+ * (CKF_HW_SLOT; the user-code slot names the same card). */
+static void note_withheld(const struct module *module, CK_SLOT_ID slot,
+                          const CK_SLOT_INFO *slot_info, struct card_list *list)
+{
+	struct withheld_card *card = &list->withheld[list->n_withheld];
+	CK_ULONG kind;
+
+	if (module->vendor == NULL || !(slot_info->flags & CKF_HW_SLOT) ||
+	    !vendor_card_info(module, slot, &kind, card->serial, sizeof(card->serial), card->model,
+	                      sizeof(card->model)) ||
+	    kind != P11UNLOCK_CARD_TEST_DISABLED)
+		return;
+	PADDED_COPY(card->reader, slot_info->slotDescription);
+	text_sanitize(card->reader);
+	text_sanitize(card->serial);
+	text_sanitize(card->model);
+	list->n_withheld++;
+}
+
 CK_RV cards_detect(const struct module *module, struct card_list *list)
 {
 	CK_FUNCTION_LIST *f = module->functions;
@@ -378,7 +399,9 @@ CK_RV cards_detect(const struct module *module, struct card_list *list)
 	}
 	list->slots = count;
 	list->cards = calloc(count, sizeof(struct card));
-	if (list->cards == NULL) {
+	list->withheld = calloc(count, sizeof(struct withheld_card));
+	if (list->cards == NULL || list->withheld == NULL) {
+		card_list_free(list);
 		free(ids);
 		return CKR_HOST_MEMORY;
 	}
@@ -386,9 +409,12 @@ CK_RV cards_detect(const struct module *module, struct card_list *list)
 		CK_SLOT_INFO slot_info;
 		CK_TOKEN_INFO info;
 
-		if (f->C_GetSlotInfo(ids[i], &slot_info) != CKR_OK ||
-		    !(slot_info.flags & CKF_TOKEN_PRESENT))
+		if (f->C_GetSlotInfo(ids[i], &slot_info) != CKR_OK)
 			continue;
+		if (!(slot_info.flags & CKF_TOKEN_PRESENT)) {
+			note_withheld(module, ids[i], &slot_info, list);
+			continue;
+		}
 		if (f->C_GetTokenInfo(ids[i], &info) != CKR_OK) {
 			list->unrecognized++;
 			continue;
@@ -406,6 +432,7 @@ void card_list_free(struct card_list *list)
 	for (size_t i = 0; i < list->count; i++)
 		cert_facts_clear(&list->cards[i].cert);
 	free(list->cards);
+	free(list->withheld);
 	memset(list, 0, sizeof(*list));
 }
 

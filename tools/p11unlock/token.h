@@ -78,11 +78,21 @@ struct card {
 	bool bound;
 };
 
+/* A card in a reader that the module gives no token on purpose: a p11unlock test card while
+ * the module's allow_test_cards is off (the module says so through P11U_GetCardInfo). */
+struct withheld_card {
+	char reader[65]; /* slotDescription, trimmed */
+	char serial[17]; /* the card number */
+	char model[25];  /* the card type, e.g. "P11U V1" */
+};
+
 struct card_list {
 	struct card *cards;
 	size_t count;
-	size_t slots;        /* every slot of the module (0: no reader) */
-	size_t unrecognized; /* tokens whose information could not be read */
+	size_t slots;                   /* every slot of the module (0: no reader) */
+	size_t unrecognized;            /* tokens whose information could not be read */
+	struct withheld_card *withheld; /* test cards without a token (allow_test_cards off) */
+	size_t n_withheld;
 };
 
 /* Loads (p11_kit_module_load) and initializes a module.  On failure prints why and

@@ -4,6 +4,8 @@
 
 #include <dlfcn.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "p11unlock/p11unlock.h"
 #include "pkcs11/pkcs11-compat.h"
@@ -59,6 +61,27 @@ bool vendor_tries(const struct module *module, CK_SLOT_ID slot, int *pin_tries,
 		return false;
 	*pin_tries = (int)pin;
 	*user_code_tries = (int)user_code;
+	return true;
+}
+
+bool vendor_card_info(const struct module *module, CK_SLOT_ID slot, CK_ULONG *kind,
+                      char *card_number, size_t number_size, char *card_type, size_t type_size)
+{
+	const P11UNLOCK_FUNCTION_LIST *functions = module->vendor;
+	P11UNLOCK_CARD_INFO info;
+
+	if (functions == NULL || functions->P11U_GetCardInfo == NULL)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (functions->P11U_GetCardInfo(slot, &info) != CKR_OK ||
+	    info.version.major != P11UNLOCK_CARD_INFO_VERSION_MAJOR)
+		return false;
+	/* NUL-terminated by the module; terminated here whatever it did. */
+	info.card_number[sizeof(info.card_number) - 1] = '\0';
+	info.card_type[sizeof(info.card_type) - 1] = '\0';
+	*kind = info.kind;
+	snprintf(card_number, number_size, "%s", (const char *)info.card_number);
+	snprintf(card_type, type_size, "%s", (const char *)info.card_type);
 	return true;
 }
 
