@@ -40,11 +40,18 @@ extern "C" {
 
 /* P11UNLOCK_CARD_INFO.kind */
 #define P11UNLOCK_CARD_TEST  1UL /* p11unlock test card ("P11U V1"): full token */
-#define P11UNLOCK_CARD_HICOS 2UL /* real HiCOS card ("CHT V..N"): read-only token */
+#define P11UNLOCK_CARD_HICOS 2UL /* a "CHT V..N" card type without the ATR of a real card: read-only
+                                    token from the fixed layout of EF 08F2 */
 /* A p11unlock test card that gets no token because allow_test_cards is off (card_number and
  * card_type filled; the card receives nothing).  P11U_GetCardInfo answers it for the reader's
  * card slot until the card leaves the reader. */
 #define P11UNLOCK_CARD_TEST_DISABLED 3UL
+/* A first-generation HiCOS card ("CHT V..N" and its ATR): objects from its directory files;
+ * PIN login, signing and decryption with hicos_login = yes in p11unlock.conf, else read-only.
+ * Never PIN change or unlock (the CA releases its lock). */
+#define P11UNLOCK_CARD_HICOS_GEN1 4UL
+/* A second-generation HiCOS card (the GPPKI applet; card_type "HiCOS GPPKI"): read-only. */
+#define P11UNLOCK_CARD_HICOS_GEN2 5UL
 
 /* Version of the P11UNLOCK_CARD_INFO layout; the module fills the structure's version field,
  * and later versions only append fields. */
@@ -53,14 +60,15 @@ extern "C" {
 
 typedef struct P11UNLOCK_CARD_INFO {
 	CK_VERSION version;          /* layout version, see above */
-	CK_ULONG kind;               /* P11UNLOCK_CARD_TEST or P11UNLOCK_CARD_HICOS */
+	CK_ULONG kind;               /* P11UNLOCK_CARD_* */
 	CK_UTF8CHAR card_number[17]; /* e.g. "XC00000000091349", NUL-terminated */
 	CK_UTF8CHAR card_type[25];   /* e.g. "P11U V1" or "CHT V32N", NUL-terminated */
 } P11UNLOCK_CARD_INFO;
 
 /* Exact tries left (0..3) of the card's PIN and user code, read from the card without cost
  * (an empty VERIFY).  CKR_TOKEN_NOT_PRESENT without a card, CKR_FUNCTION_NOT_SUPPORTED for a
- * real HiCOS card (which receives no commands of ours), CKR_DEVICE_ERROR for a card that does
+ * real HiCOS card (no free counter reading of real cards is public; a gen1 token's flags show
+ * the count of its last VERIFY answer), CKR_DEVICE_ERROR for a card that does
  * not answer (card_timeout), CKR_SLOT_ID_INVALID for an unknown slot. */
 typedef CK_RV (*P11UNLOCK_GetTriesLeft)(CK_SLOT_ID slot, CK_ULONG_PTR pin_tries,
                                         CK_ULONG_PTR user_code_tries);

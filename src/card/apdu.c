@@ -147,11 +147,31 @@ static enum p11u_card_rv round_trip(struct p11u_card *card, const uint8_t *cmd, 
 	return P11U_CARD_OK;
 }
 
+/* How one encoded command's answer is gathered. */
+struct collect_mode {
+	bool fetch;  /* response data expected: 61xx is followed by GET RESPONSE */
+	bool resend; /* 6Cxx (T=0, wrong Le) is followed by the same command with the card's Le */
+	bool raw_sw; /* the first status word as it is: nothing fetched, nothing resent */
+	bool redact; /* the response data is plaintext */
+};
+
+/* The mode of a command's last (or only) segment. */
+static struct collect_mode collect_mode_of(const struct p11u_apdu *apdu)
+{
+	struct collect_mode mode = {false, false, apdu->raw_sw, apdu->secret_response};
+
+	if (!apdu->raw_sw && apdu->le > 0) {
+		mode.fetch = true;
+		mode.resend = !apdu->omit_le; /* a resend would have to add an Le byte */
+	}
+	return mode;
+}
+
 /* Sends one encoded command and gathers its whole response: 61xx is followed by GET
  * RESPONSE, 6Cxx (T=0, wrong Le) by the same command with the card's Le, once.  A command
- * without Le expects no data: a 61xx to it is success and nothing is fetched. */
+ * expecting no data: a 61xx to it is success and nothing is fetched (unless raw_sw). */
 static enum p11u_card_rv collect(struct p11u_card *card, uint8_t *wire, size_t wire_len,
-                                 bool has_le, bool redact, uint8_t *resp, size_t resp_cap,
+                                 struct collect_mode mode, uint8_t *resp, size_t resp_cap,
                                  size_t *resp_len, uint16_t *sw)
 {
 	uint8_t raw[RESPONSE_WIRE_MAX];
@@ -162,13 +182,13 @@ static enum p11u_card_rv collect(struct p11u_card *card, uint8_t *wire, size_t w
 	enum p11u_card_rv rv = P11U_CARD_E_BAD_RESPONSE;
 
 	for (int round = 0; round < EXCHANGE_ROUNDS_MAX; round++) {
-		rv = round_trip(card, cmd, cmd_len, raw, &raw_len, redact);
+		rv = round_trip(card, cmd, cmd_len, raw, &raw_len, mode.redact);
 		if (rv != P11U_CARD_OK)
 			break;
 		size_t n = raw_len - 2;
 		uint8_t sw1 = raw[n], sw2 = raw[n + 1];
 
-		if (sw1 == 0x6C && n == 0 && has_le && !resent) {
+		if (sw1 == 0x6C && n == 0 && mode.resend && !resent) {
 			cmd[cmd_len - 1] = sw2;
 			resent = true;
 			continue;
@@ -183,14 +203,14 @@ static enum p11u_card_rv collect(struct p11u_card *card, uint8_t *wire, size_t w
 			memcpy(resp + total, raw, n);
 			total += n;
 		}
-		if (sw1 == 0x61 && has_le) {
+		if (sw1 == 0x61 && mode.fetch) {
 			get_response[4] = sw2;
 			cmd = get_response;
 			cmd_len = sizeof get_response;
 			resent = false;
 			continue;
 		}
-		*sw = sw1 == 0x61 ? 0x9000 : (uint16_t)(sw1 << 8 | sw2);
+		*sw = sw1 == 0x61 && !mode.raw_sw ? 0x9000 : (uint16_t)(sw1 << 8 | sw2);
 		*resp_len = total;
 		OPENSSL_cleanse(raw, sizeof raw);
 		return P11U_CARD_OK;
@@ -221,19 +241,19 @@ enum p11u_card_rv p11u_apdu_exchange(struct p11u_card *card, const struct p11u_a
 
 	/* Every segment but the last: chaining bit, no Le, answered 9000 without data. */
 	while (apdu->data_len - off > P11U_APDU_DATA_MAX) {
+		const struct collect_mode segment = {false, false, false, apdu->secret_response};
+
 		wire_len = encode(wire, apdu->cla | P11U_CLA_CHAINING_BIT, apdu, apdu->data + off,
 		                  P11U_APDU_DATA_MAX, 0);
-		rv = collect(card, wire, wire_len, false, apdu->secret_response, NULL, 0, &seg_len,
-		             sw);
+		rv = collect(card, wire, wire_len, segment, NULL, 0, &seg_len, sw);
 		OPENSSL_cleanse(wire, sizeof wire);
 		if (rv != P11U_CARD_OK || *sw != 0x9000)
 			return rv; /* the caller maps the status word that ended the chain */
 		off += P11U_APDU_DATA_MAX;
 	}
 	wire_len = encode(wire, apdu->cla, apdu, apdu->data_len > 0 ? apdu->data + off : NULL,
-	                  apdu->data_len - off, apdu->le);
-	rv = collect(card, wire, wire_len, apdu->le > 0, apdu->secret_response, resp, resp_cap,
-	             resp_len, sw);
+	                  apdu->data_len - off, apdu->omit_le ? 0 : apdu->le);
+	rv = collect(card, wire, wire_len, collect_mode_of(apdu), resp, resp_cap, resp_len, sw);
 	OPENSSL_cleanse(wire, sizeof wire);
 	return rv;
 }

@@ -9,6 +9,7 @@
  * One p11u_card is used by one thread at a time (the caller serializes). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,42 @@ static void free_certs(struct p11u_card *card)
 		card->info.certs[slot].der = NULL;
 		card->info.certs[slot].len = 0;
 	}
+	p11u_hicos_dir_free(card->dir);
+	card->dir = NULL;
+	card->info.dir = NULL;
+	card->n_keys = 0;
+}
+
+/* Whether a card whose EF 0905 named no card of ours may be a gen2 card: it answered, but not
+ * as a card of this profile (the transport's own failures end the identification). */
+static bool may_be_gen2(enum p11u_card_rv rv)
+{
+	return rv == P11U_CARD_E_UNRECOGNIZED || rv == P11U_CARD_E_BAD_RESPONSE;
+}
+
+/* Which table the card gets: EF 0905 and the ATR, else the gen2 applet.  The first tries are
+ * SELECT and READ BINARY of the test card's profile, the gen2 one a SELECT by AID: none of them
+ * can cost a try on any card. */
+static enum p11u_card_rv identify(struct p11u_card *card, const uint8_t *atr, size_t atr_len,
+                                  char type[P11U_CARD_TYPE_LEN + 1])
+{
+	enum p11u_card_rv rv = p11u_files_read_card_type(card, type), gen2;
+
+	if (rv == P11U_CARD_OK) {
+		card->ops = p11u_profile_identify(atr, atr_len, type);
+		if (card->ops != NULL)
+			return P11U_CARD_OK;
+		rv = P11U_CARD_E_UNRECOGNIZED;
+	}
+	if (!may_be_gen2(rv))
+		return rv;
+	gen2 = p11u_gen2_select_applet(card);
+	if (gen2 != P11U_CARD_OK)
+		return may_be_gen2(gen2) ? rv : gen2;
+	P11U_DEBUG(P11U_LOG_CARD, "the GPPKI applet answers: %s", p11u_profile_gen2()->name);
+	card->ops = p11u_profile_gen2();
+	snprintf(type, P11U_CARD_TYPE_LEN + 1, "%s", P11U_GEN2_CARD_TYPE);
+	return P11U_CARD_OK;
 }
 
 /* Identification and the public files, inside one transaction. */
@@ -101,13 +138,11 @@ static enum p11u_card_rv identify_and_read(struct p11u_card *card, const uint8_t
 	enum p11u_card_rv rv;
 
 	free_certs(card);
-	rv = p11u_files_read_card_type(card, type);
+	card->ops = NULL;
+	rv = identify(card, atr, atr_len, type);
 	if (rv != P11U_CARD_OK)
 		return rv;
-	ops = p11u_profile_identify(atr, atr_len, type);
-	if (ops == NULL)
-		return P11U_CARD_E_UNRECOGNIZED;
-	card->ops = ops;
+	ops = card->ops;
 	card->info.kind = ops->kind;
 	memcpy(card->info.card_type, type, sizeof card->info.card_type);
 	rv = ops->read_public(card);
@@ -170,7 +205,31 @@ const struct p11u_card_info *p11u_card_info(const struct p11u_card *card)
 
 bool p11u_card_has_security_ops(const struct p11u_card *card)
 {
-	return card != NULL && card->ops->verify != NULL;
+	if (card == NULL || card->ops->verify == NULL)
+		return false;
+	if (card->ops->kind != P11U_CARD_KIND_GEN1)
+		return true;
+	/* gen1: once enabled, and with a key to use the login for. */
+	return card->real_login && card->n_keys > 0;
+}
+
+bool p11u_card_pads_pkcs1(const struct p11u_card *card)
+{
+	return card != NULL && !card->ops->raw_rsa_only;
+}
+
+bool p11u_card_has_pin_management(const struct p11u_card *card)
+{
+	return card != NULL && card->ops->secret_state != NULL && card->ops->reset_pin != NULL;
+}
+
+void p11u_card_enable_real_login(struct p11u_card *card, bool enabled)
+{
+	if (card == NULL || card->ops->kind != P11U_CARD_KIND_GEN1)
+		return;
+	card->real_login = enabled;
+	P11U_DEBUG(P11U_LOG_CARD, "first-generation card: PIN login %s",
+	           enabled ? "enabled (hicos_login = yes)" : "off");
 }
 
 /* An operation this card kind does not get: refused here, nothing sent. */
@@ -179,6 +238,19 @@ static enum p11u_card_rv refuse(const struct p11u_card *card, const char *op)
 	P11U_DEBUG(P11U_LOG_CARD,
 	           "%s refused without card I/O: a %s (card type \"%s\") gets the read path only",
 	           op, card->ops->name, card->info.card_type);
+	return P11U_CARD_E_NOT_SUPPORTED;
+}
+
+/* gen1: the protected VERIFY is for the PIN, once enabled (hicos_login = yes). */
+static enum p11u_card_rv refuse_real_login(const struct p11u_card *card, enum p11u_secret which)
+{
+	P11U_DEBUG(P11U_LOG_CARD,
+	           "VERIFY refused without card I/O: a %s (card type \"%s\") gets the protected "
+	           "VERIFY %s",
+	           card->ops->name, card->info.card_type,
+	           which != P11U_SECRET_PIN
+	               ? "for its PIN only"
+	               : "only with hicos_login = yes in p11unlock.conf (see the README)");
 	return P11U_CARD_E_NOT_SUPPORTED;
 }
 
@@ -225,6 +297,8 @@ enum p11u_card_rv p11u_card_verify(struct p11u_card *card, enum p11u_secret whic
 		return P11U_CARD_E_ARGS;
 	if (card->ops->verify == NULL)
 		return refuse(card, "VERIFY");
+	if (card->ops->kind == P11U_CARD_KIND_GEN1 && (which != P11U_SECRET_PIN || !card->real_login))
+		return refuse_real_login(card, which);
 	if (!p11u_secret_format_ok(which, secret, len))
 		return refuse_secret_format("VERIFY", len);
 	rv = p11u_card_begin(card);
@@ -287,7 +361,8 @@ static enum p11u_card_rv check_key_args(const struct p11u_card *card, enum p11u_
 	const struct p11u_card_key *k;
 
 	if (in == NULL || out == NULL || out_len == NULL ||
-	    (alg != P11U_RSA_RAW && alg != P11U_RSA_PKCS1))
+	    (alg != P11U_RSA_RAW && alg != P11U_RSA_PKCS1) ||
+	    (alg == P11U_RSA_PKCS1 && card->ops->raw_rsa_only))
 		return P11U_CARD_E_ARGS;
 	k = p11u_card_key(card, key);
 	if (k == NULL)

@@ -6,9 +6,14 @@
  * - Everything else is a security or crypto operation that crosses into the
  *   card.  Each runs in its own PC/SC transaction and re-selects the files it
  *   needs (another process may have changed the selection).
- * - Card variants are operation tables inside the card layer.  A real HiCOS
- *   card (type "CHT V..N") has the read path only: every security operation
- *   returns P11U_CARD_E_NOT_SUPPORTED without sending anything to the card.
+ * - Card variants are operation tables inside the card layer: the p11unlock test
+ *   card; a first-generation HiCOS card ("gen1": card type "CHT V..N" and a CHT mark
+ *   in the ATR), whose objects come from its PKCS#15-style directory files and which
+ *   gets the protected VERIFY and raw RSA of the public traces, once the caller
+ *   enabled that (p11u_card_enable_real_login); a second-generation card ("gen2",
+ *   the GPPKI applet), read only; and a "CHT V..N" card without the ATR mark, read
+ *   by the fixed layout only.  An operation a variant does not get returns
+ *   P11U_CARD_E_NOT_SUPPORTED without sending anything to the card.
  * - Secrets are checked against the profile's rules before any card I/O:
  *   a PIN or user code that cannot be valid returns P11U_CARD_E_SECRET_FORMAT
  *   and costs no try.  The card layer never logs a secret and keeps none.
@@ -45,7 +50,13 @@ enum p11u_card_rv {
 /* What kind of card this is decides what it may receive. */
 enum p11u_card_kind {
 	P11U_CARD_KIND_TEST,  /* p11unlock test card, card type "P11U V1": full profile */
-	P11U_CARD_KIND_HICOS, /* real HiCOS card, card type "CHT V..N": read path only */
+	P11U_CARD_KIND_HICOS, /* card type "CHT V..N" without a CHT mark in its ATR: the fixed
+	                         layout of EF 08F2, read path only */
+	P11U_CARD_KIND_GEN1,  /* first-generation HiCOS card: card type "CHT V..N" and a CHT
+	                         mark in the ATR; directory files; protected VERIFY (opt-in),
+	                         raw RSA */
+	P11U_CARD_KIND_GEN2,  /* second-generation card (GPPKI applet): directory files, read
+	                         path only */
 };
 
 enum p11u_secret {
@@ -68,6 +79,8 @@ enum p11u_cert_slot {
 	P11U_CERT_SLOTS
 };
 
+/* A key reference of the card.  The test card's keys are 0x01 and 0x02; a real card's come
+ * from its directory files (0-255). */
 enum p11u_keyref {
 	P11U_KEY_SIGNATURE = 0x01,
 	P11U_KEY_ENCRYPTION = 0x02,
@@ -84,12 +97,82 @@ struct p11u_card_cert {
 	size_t len;
 };
 
+/* Objects a real card's directory files name (PrKDF, PuKDF, CDF, DODF in DF 5030, PKCS#15
+ * style), as neutral records: the card layer reads and checks them, the caller builds its
+ * objects from them.  Labels are UTF-8 made safe to show (common/text.h). */
+#define P11U_DIR_ID_MAX      32
+#define P11U_DIR_LABEL_MAX   64
+#define P11U_DIR_OBJECTS_MAX 16 /* entries kept per directory file */
+
+/* PKCS#15 KeyUsageFlags (ISO/IEC 7816-15), bit n of the BIT STRING = 1 << n. */
+enum p11u_key_usage {
+	P11U_USAGE_ENCRYPT = 1 << 0,
+	P11U_USAGE_DECRYPT = 1 << 1,
+	P11U_USAGE_SIGN = 1 << 2,
+	P11U_USAGE_SIGN_RECOVER = 1 << 3,
+	P11U_USAGE_WRAP = 1 << 4,
+	P11U_USAGE_UNWRAP = 1 << 5,
+	P11U_USAGE_VERIFY = 1 << 6,
+	P11U_USAGE_VERIFY_RECOVER = 1 << 7,
+	P11U_USAGE_DERIVE = 1 << 8,
+	P11U_USAGE_NON_REPUDIATION = 1 << 9,
+};
+
+/* What every directory entry has: its identifier (CKA_ID) and label (CKA_LABEL). */
+struct p11u_dir_name {
+	uint8_t id[P11U_DIR_ID_MAX];
+	size_t id_len;
+	char label[P11U_DIR_LABEL_MAX + 1];
+};
+
+/* A CDF entry whose certificate was read from EF 08F2. */
+struct p11u_dir_cert {
+	struct p11u_dir_name name;
+	bool authority; /* a CA certificate (the entry's flag, or the certificate says so) */
+	uint8_t *der;   /* exactly one DER certificate */
+	size_t len;
+};
+
+/* A PrKDF entry (is_private: a key the card computes with) or a PuKDF entry.  The public key
+ * comes from the certificate with the same identifier, else from the card's key records;
+ * modulus is NULL when neither gave one. */
+struct p11u_dir_key {
+	struct p11u_dir_name name;
+	bool is_private;
+	unsigned usage; /* enum p11u_key_usage bits */
+	int keyref;     /* the card's key reference, -1 when the entry names none */
+	uint8_t *modulus;
+	size_t modulus_len;
+	uint8_t exponent[8];
+	size_t exponent_len;
+};
+
+/* A DODF entry whose (public) value was read. */
+struct p11u_dir_data {
+	struct p11u_dir_name name;
+	char application[P11U_DIR_LABEL_MAX + 1];
+	uint8_t *value;
+	size_t len;
+};
+
+struct p11u_card_dir {
+	struct p11u_dir_cert certs[P11U_DIR_OBJECTS_MAX];
+	size_t n_certs;
+	struct p11u_dir_key keys[2 * P11U_DIR_OBJECTS_MAX];
+	size_t n_keys;
+	struct p11u_dir_data data[P11U_DIR_OBJECTS_MAX];
+	size_t n_data;
+};
+
 /* Public facts read once at p11u_card_open(). */
 struct p11u_card_info {
 	enum p11u_card_kind kind;
 	char card_type[25];   /* EF 0905, trailing padding removed, e.g. "P11U V1" */
 	char card_number[17]; /* EF 0903, e.g. "XC00000000091349" */
+	/* The fixed layout of EF 08F2 (test card, P11U_CARD_KIND_HICOS); empty for gen1/gen2. */
 	struct p11u_card_cert certs[P11U_CERT_SLOTS];
+	/* gen1/gen2: the objects of the directory files; NULL for the fixed layout. */
+	const struct p11u_card_dir *dir;
 };
 
 /* Counters as the card reports them without cost (VERIFY with no data). */
@@ -109,8 +192,22 @@ void p11u_card_free(struct p11u_card *card);
 
 const struct p11u_card_info *p11u_card_info(const struct p11u_card *card);
 
-/* True when the card gets security operations (a test card); false for real HiCOS cards. */
+/* True when the card gets security operations: a test card, or a first-generation card whose
+ * login was enabled and whose directory names a private key it can use.  False otherwise. */
 bool p11u_card_has_security_ops(const struct p11u_card *card);
+
+/* Whether the card applies PKCS#1 v1.5 padding itself (P11U_RSA_PKCS1).  When false (gen1) it
+ * computes raw RSA only: the caller pads before signing and unpads after deciphering. */
+bool p11u_card_pads_pkcs1(const struct p11u_card *card);
+
+/* Whether the card can report its counters without cost (p11u_card_secret_state) and change or
+ * reset its PIN.  False for real cards: their counters are known from VERIFY answers only. */
+bool p11u_card_has_pin_management(const struct p11u_card *card);
+
+/* The protected VERIFY of a first-generation card is off until the caller enables it (the
+ * module's hicos_login = yes): until then p11u_card_verify() answers
+ * P11U_CARD_E_NOT_SUPPORTED with no card I/O.  No effect on other kinds. */
+void p11u_card_enable_real_login(struct p11u_card *card, bool enabled);
 
 /* Checks a secret against the profile's rules, without any card I/O. */
 bool p11u_secret_format_ok(enum p11u_secret which, const uint8_t *secret, size_t len);
@@ -156,8 +253,9 @@ enum p11u_card_rv p11u_card_random(struct p11u_card *card, uint8_t *out, size_t 
 const char *p11u_card_rv_str(enum p11u_card_rv rv);
 
 /* APDU trace formatting (used for P11UNLOCK_DEBUG=apdu; public so a unit test can prove the
- * masking).  Commands carrying secrets (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER)
- * and responses carrying plaintext (PSO DECIPHER and the GET RESPONSE after it) show lengths only.
+ * masking).  Commands carrying secrets (VERIFY in every class, the protected 8C 20 of gen1
+ * included, CHANGE REFERENCE DATA, RESET RETRY COUNTER) and responses carrying plaintext (PSO
+ * DECIPHER, a gen1 decipher, and the GET RESPONSE after them) show lengths only.
  */
 void p11u_apdu_format_command(const uint8_t *apdu, size_t len, char *out, size_t out_size);
 void p11u_apdu_format_response(const uint8_t *resp, size_t len, bool redact, char *out,

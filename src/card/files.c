@@ -1,7 +1,10 @@
 /* The read path, common to every card kind: SELECT by file ID, READ BINARY in
- * chunks, the card type (EF 0905), the card number (EF 0903) and the
- * certificate store (EF 08F2, four slots of 0x700 bytes).  Everything read here
- * is checked before use: lengths, characters, certificates. */
+ * chunks, the card type (EF 0905), the card number (EF 0903) and the fixed layout
+ * of the certificate store (EF 08F2, four slots of 0x700 bytes).  Files are
+ * addressed as the card variant does (card->ops->access): the test card's way
+ * (also before identification), gen1's (the same commands, reads of at most 0xC8
+ * bytes) or gen2's (the applet, class 00).  Everything read here is checked
+ * before use: lengths, characters, certificates. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -20,14 +23,23 @@ static const char *const slot_names[P11U_CERT_SLOTS] = {
     [P11U_CERT_SIGNATURE] = "signature",
 };
 
+static enum p11u_file_access access_of(const struct p11u_card *card)
+{
+	return card->ops != NULL ? card->ops->access : P11U_ACCESS_PROFILE;
+}
+
+/* SELECT by file ID: 80 A4 00 00 02 FID, or on gen2 00 A4 00 04 02 FID 00. */
 static enum p11u_card_rv select_fid(struct p11u_card *card, uint16_t fid)
 {
+	const bool gen2 = access_of(card) == P11U_ACCESS_GEN2;
 	const uint8_t fid_bytes[2] = {(uint8_t)(fid >> 8), (uint8_t)(fid & 0xFF)};
 	const struct p11u_apdu apdu = {
-	    .cla = P11U_CLA,
+	    .cla = gen2 ? P11U_CLA_ISO : P11U_CLA,
 	    .ins = P11U_INS_SELECT,
+	    .p2 = gen2 ? P11U_GEN2_SELECT_P2 : 0x00,
 	    .data = fid_bytes,
 	    .data_len = sizeof fid_bytes,
+	    .le = gen2 ? P11U_APDU_LE_MAX : 0,
 	};
 	/* A card may answer with control information nobody asked for: accepted, not used. */
 	uint8_t ignored[P11U_APDU_LE_MAX];
@@ -41,37 +53,54 @@ static enum p11u_card_rv select_fid(struct p11u_card *card, uint16_t fid)
 	return p11u_sw_to_rv(sw, P11U_CMD_FILE, NULL);
 }
 
-/* Selects an EF by its path from the MF: another process may have moved the selection. */
-static enum p11u_card_rv select_ef(struct p11u_card *card, uint16_t df, uint16_t ef)
+/* The root every path starts from: the MF, or the gen2 applet. */
+static enum p11u_card_rv select_root(struct p11u_card *card)
 {
-	const uint16_t path[] = {P11U_FID_MF, df, ef};
-	enum p11u_card_rv rv = P11U_CARD_OK;
+	if (access_of(card) == P11U_ACCESS_GEN2)
+		return p11u_gen2_select_applet(card);
+	return select_fid(card, P11U_FID_MF);
+}
 
-	for (size_t i = 0; i < sizeof path / sizeof path[0] && rv == P11U_CARD_OK; i++)
-		rv = select_fid(card, path[i]);
+/* Selects an EF by its path from the root: another process may have moved the selection. */
+enum p11u_card_rv p11u_files_select_ef(struct p11u_card *card, uint16_t df, uint16_t ef)
+{
+	enum p11u_card_rv rv = select_root(card);
+
+	if (rv == P11U_CARD_OK)
+		rv = select_fid(card, df);
+	if (rv == P11U_CARD_OK)
+		rv = select_fid(card, ef);
 	if (rv != P11U_CARD_OK)
 		P11U_DEBUG(P11U_LOG_CARD, "cannot select %04X/%04X: %s", df, ef,
 		           p11u_card_rv_str(rv));
 	return rv;
 }
 
+/* Bytes one READ BINARY asks for at most. */
+static size_t read_chunk(const struct p11u_card *card)
+{
+	return access_of(card) == P11U_ACCESS_PROFILE ? P11U_APDU_LE_MAX : P11U_HICOS_READ_MAX;
+}
+
 /* Reads up to len bytes of the current EF from offset; *got is less than len when the file
  * ends first (6282, or 6B00 at the end). */
-static enum p11u_card_rv read_binary(struct p11u_card *card, size_t offset, uint8_t *buf,
-                                     size_t len, size_t *got)
+enum p11u_card_rv p11u_files_read(struct p11u_card *card, size_t offset, uint8_t *buf, size_t len,
+                                  size_t *got)
 {
+	const uint8_t cla = access_of(card) == P11U_ACCESS_GEN2 ? P11U_CLA_ISO : P11U_CLA;
+
 	*got = 0;
-	if (offset + len > P11U_READ_OFFSET_MAX + 1)
+	if (offset > P11U_READ_OFFSET_MAX + 1 || len > P11U_READ_OFFSET_MAX + 1 - offset)
 		return P11U_CARD_E_ARGS;
 	while (*got < len) {
 		size_t pos = offset + *got, chunk = len - *got, n;
 		uint16_t sw;
 		enum p11u_card_rv rv;
 
-		if (chunk > P11U_APDU_LE_MAX)
-			chunk = P11U_APDU_LE_MAX;
+		if (chunk > read_chunk(card))
+			chunk = read_chunk(card);
 		const struct p11u_apdu apdu = {
-		    .cla = P11U_CLA,
+		    .cla = cla,
 		    .ins = P11U_INS_READ_BINARY,
 		    .p1 = (uint8_t)(pos >> 8),
 		    .p2 = (uint8_t)(pos & 0xFF),
@@ -101,11 +130,11 @@ static enum p11u_card_rv read_binary(struct p11u_card *card, size_t offset, uint
 }
 
 /* Reads exactly len bytes: a file that ends early is a malformed card. */
-static enum p11u_card_rv read_binary_exact(struct p11u_card *card, size_t offset, uint8_t *buf,
-                                           size_t len)
+enum p11u_card_rv p11u_files_read_exact(struct p11u_card *card, size_t offset, uint8_t *buf,
+                                        size_t len)
 {
 	size_t got;
-	enum p11u_card_rv rv = read_binary(card, offset, buf, len, &got);
+	enum p11u_card_rv rv = p11u_files_read(card, offset, buf, len, &got);
 
 	if (rv == P11U_CARD_OK && got != len) {
 		P11U_DEBUG(P11U_LOG_CARD, "file ends at %04zX, %zu bytes short", offset + got,
@@ -139,9 +168,9 @@ enum p11u_card_rv p11u_files_read_card_type(struct p11u_card *card,
 	enum p11u_card_rv rv;
 
 	type[0] = '\0';
-	rv = select_ef(card, P11U_FID_DF_CARD, P11U_FID_EF_CARD_TYPE);
+	rv = p11u_files_select_ef(card, P11U_FID_DF_CARD, P11U_FID_EF_CARD_TYPE);
 	if (rv == P11U_CARD_OK)
-		rv = read_binary(card, 0, buf, sizeof buf, &got);
+		rv = p11u_files_read(card, 0, buf, sizeof buf, &got);
 	if (rv != P11U_CARD_OK)
 		return rv;
 	len = trim_padding(buf, got);
@@ -155,16 +184,16 @@ enum p11u_card_rv p11u_files_read_card_type(struct p11u_card *card,
 	return P11U_CARD_OK;
 }
 
-static enum p11u_card_rv read_card_number(struct p11u_card *card)
+enum p11u_card_rv p11u_files_read_card_number(struct p11u_card *card)
 {
 	uint8_t buf[P11U_CARD_NUMBER_LEN];
 	char *number = card->info.card_number;
 	size_t got, len;
 	enum p11u_card_rv rv;
 
-	rv = select_ef(card, P11U_FID_DF_CARD, P11U_FID_EF_CARD_NUMBER);
+	rv = p11u_files_select_ef(card, P11U_FID_DF_CARD, P11U_FID_EF_CARD_NUMBER);
 	if (rv == P11U_CARD_OK)
-		rv = read_binary(card, 0, buf, sizeof buf, &got);
+		rv = p11u_files_read(card, 0, buf, sizeof buf, &got);
 	if (rv != P11U_CARD_OK)
 		return rv;
 	len = trim_padding(buf, got);
@@ -178,7 +207,7 @@ static enum p11u_card_rv read_card_number(struct p11u_card *card)
 }
 
 /* Whether der[0..len) is one DER certificate, with nothing after it. */
-static bool one_certificate(const uint8_t *der, size_t len)
+bool p11u_files_one_certificate(const uint8_t *der, size_t len)
 {
 	const unsigned char *p = der;
 	X509 *x509;
@@ -209,7 +238,7 @@ static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_s
 	size_t got, len;
 	enum p11u_card_rv rv;
 
-	rv = read_binary(card, offset, first, sizeof first, &got);
+	rv = p11u_files_read(card, offset, first, sizeof first, &got);
 	if (rv != P11U_CARD_OK)
 		return rv;
 	if (got == 0) {
@@ -246,13 +275,13 @@ static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_s
 		memcpy(der, first, len);
 	} else {
 		memcpy(der, first, got);
-		rv = read_binary_exact(card, offset + got, der + got, len - got);
+		rv = p11u_files_read_exact(card, offset + got, der + got, len - got);
 		if (rv != P11U_CARD_OK) {
 			free(der);
 			return rv;
 		}
 	}
-	if (!one_certificate(der, len)) {
+	if (!p11u_files_one_certificate(der, len)) {
 		P11U_DEBUG(P11U_LOG_CARD,
 		           "%s slot: %zu bytes that are not a DER certificate, read as empty",
 		           slot_names[slot], len);
@@ -269,9 +298,9 @@ enum p11u_card_rv p11u_files_read_public(struct p11u_card *card)
 {
 	enum p11u_card_rv rv;
 
-	rv = read_card_number(card);
+	rv = p11u_files_read_card_number(card);
 	if (rv == P11U_CARD_OK)
-		rv = select_ef(card, P11U_FID_DF_PKI, P11U_FID_EF_CERT_STORE);
+		rv = p11u_files_select_ef(card, P11U_FID_DF_PKI, P11U_FID_EF_CERT_STORE);
 	for (int slot = 0; slot < P11U_CERT_SLOTS && rv == P11U_CARD_OK; slot++)
 		rv = read_cert_slot(card, (enum p11u_cert_slot)slot);
 	return rv;

@@ -1,6 +1,7 @@
-/* The card's certificates as parsed facts: every stored certificate must be
- * well-formed DER, and the two key certificates give the RSA modulus each key
- * reference works with (to check input lengths before any card I/O). */
+/* The card's keys as parsed facts: the modulus each key reference works with (to check input
+ * lengths before any card I/O).  For the fixed layout every stored certificate must be
+ * well-formed DER and the two key certificates give the keys 0x01 and 0x02; a real card's
+ * directory files name its keys (hicos-read.c adds them). */
 #include "config.h"
 
 #include <string.h>
@@ -16,37 +17,52 @@
 /* Smallest modulus worth a key operation (bytes). */
 #define MODULUS_MIN 64
 
-static enum p11u_cert_slot slot_of_key(enum p11u_keyref key)
+bool p11u_keys_add(struct p11u_card *card, int ref, const uint8_t *modulus, size_t len)
 {
-	return key == P11U_KEY_SIGNATURE ? P11U_CERT_SIGNATURE : P11U_CERT_ENCRYPTION;
+	struct p11u_card_key *key;
+
+	while (len > 0 && modulus[0] == 0) {
+		modulus++;
+		len--;
+	}
+	if (card->n_keys >= P11U_CARD_KEYS_MAX || len < MODULUS_MIN || len > P11U_MODULUS_MAX) {
+		P11U_DEBUG(P11U_LOG_CARD, "key reference %d: unusable modulus (%zu bytes)", ref, len);
+		return false;
+	}
+	key = &card->keys[card->n_keys++];
+	key->ref = ref;
+	key->size = len;
+	memcpy(key->modulus, modulus, len);
+	return true;
 }
 
-/* The modulus of an RSA certificate; key->size stays 0 for anything else. */
-static void load_modulus(X509 *x509, struct p11u_card_key *key, enum p11u_cert_slot slot)
+/* The modulus of an RSA certificate as key reference ref; nothing for anything else. */
+static void load_modulus(struct p11u_card *card, X509 *x509, enum p11u_keyref ref)
 {
 	EVP_PKEY *pkey = X509_get0_pubkey(x509);
+	uint8_t modulus[P11U_MODULUS_MAX];
 	BIGNUM *n = NULL;
 	int bytes;
 
-	key->size = 0;
 	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA ||
 	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n)) {
-		P11U_DEBUG(P11U_LOG_CARD, "certificate slot %d: no RSA public key", (int)slot);
+		P11U_DEBUG(P11U_LOG_CARD, "key reference %d: no RSA public key", (int)ref);
 		return;
 	}
 	bytes = BN_num_bytes(n);
-	if (bytes >= MODULUS_MIN && bytes <= P11U_MODULUS_MAX &&
-	    BN_bn2binpad(n, key->modulus, bytes) == bytes)
-		key->size = (size_t)bytes;
+	if (bytes > 0 && bytes <= P11U_MODULUS_MAX && BN_bn2binpad(n, modulus, bytes) == bytes)
+		p11u_keys_add(card, (int)ref, modulus, (size_t)bytes);
 	else
-		P11U_DEBUG(P11U_LOG_CARD, "certificate slot %d: unusable modulus (%d bytes)",
-		           (int)slot, bytes);
+		P11U_DEBUG(P11U_LOG_CARD, "key reference %d: unusable modulus (%d bytes)", (int)ref,
+		           bytes);
 	BN_free(n);
 }
 
 enum p11u_card_rv p11u_keys_load(struct p11u_card *card)
 {
-	memset(card->keys, 0, sizeof card->keys);
+	if (card->dir != NULL)
+		return P11U_CARD_OK; /* the directory files named the keys (hicos-read.c) */
+	card->n_keys = 0;
 	for (int slot = 0; slot < P11U_CERT_SLOTS; slot++) {
 		const struct p11u_card_cert *cert = &card->info.certs[slot];
 		const unsigned char *p = cert->der;
@@ -62,9 +78,9 @@ enum p11u_card_rv p11u_keys_load(struct p11u_card *card)
 			return P11U_CARD_E_BAD_RESPONSE;
 		}
 		if (slot == P11U_CERT_SIGNATURE)
-			load_modulus(x509, &card->keys[0], P11U_CERT_SIGNATURE);
+			load_modulus(card, x509, P11U_KEY_SIGNATURE);
 		else if (slot == P11U_CERT_ENCRYPTION)
-			load_modulus(x509, &card->keys[1], P11U_CERT_ENCRYPTION);
+			load_modulus(card, x509, P11U_KEY_ENCRYPTION);
 		X509_free(x509);
 	}
 	return P11U_CARD_OK;
@@ -72,17 +88,11 @@ enum p11u_card_rv p11u_keys_load(struct p11u_card *card)
 
 const struct p11u_card_key *p11u_card_key(const struct p11u_card *card, enum p11u_keyref key)
 {
-	const struct p11u_card_key *k;
-
-	if (key != P11U_KEY_SIGNATURE && key != P11U_KEY_ENCRYPTION)
-		return NULL;
-	k = &card->keys[key == P11U_KEY_SIGNATURE ? 0 : 1];
-	if (k->size == 0) {
-		P11U_DEBUG(P11U_LOG_CARD, "key reference %d: no usable certificate in slot %d",
-		           (int)key, (int)slot_of_key(key));
-		return NULL;
-	}
-	return k;
+	for (size_t i = 0; i < card->n_keys; i++)
+		if (card->keys[i].ref == (int)key && card->keys[i].size > 0)
+			return &card->keys[i];
+	P11U_DEBUG(P11U_LOG_CARD, "key reference %d: no usable public key", (int)key);
+	return NULL;
 }
 
 /* A block for raw RSA must be exactly the modulus size and below the modulus. */

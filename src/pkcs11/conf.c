@@ -33,6 +33,7 @@ static const struct {
     {"allow_test_cards", SETTING_BOOL, offsetof(struct p11u_config, allow_test_cards)},
     {"user_code_token", SETTING_BOOL, offsetof(struct p11u_config, user_code_token)},
     {"opensc_unblock_styles", SETTING_BOOL, offsetof(struct p11u_config, opensc_unblock_styles)},
+    {"hicos_login", SETTING_BOOL, offsetof(struct p11u_config, hicos_login)},
     {"card_timeout", SETTING_SECONDS, offsetof(struct p11u_config, card_timeout)},
 };
 
@@ -41,6 +42,7 @@ void p11u_config_defaults(struct p11u_config *cfg)
 	cfg->allow_test_cards = false;
 	cfg->user_code_token = true;
 	cfg->opensc_unblock_styles = false;
+	cfg->hicos_login = false;
 	cfg->card_timeout = P11U_CARD_TIMEOUT_DEFAULT;
 }
 
@@ -261,7 +263,8 @@ void p11u_config_load(struct p11u_config *cfg)
 	}
 	pthread_mutex_unlock(&warned_lock);
 	P11U_DEBUG(P11U_LOG_CONFIG,
-	           "allow_test_cards=%s user_code_token=%s opensc_unblock_styles=%s",
+	           "allow_test_cards=%s user_code_token=%s opensc_unblock_styles=%s "
+	           "hicos_login=%s",
 	           cfg->allow_test_cards ? "yes" : "no", cfg->user_code_token ? "yes" : "no",
-	           cfg->opensc_unblock_styles ? "yes" : "no");
+	           cfg->opensc_unblock_styles ? "yes" : "no", cfg->hicos_login ? "yes" : "no");
 }

@@ -10,6 +10,8 @@ struct p11u_config {
 	bool allow_test_cards;      /* p11unlock test cards ("P11U V1") get a token (default no) */
 	bool user_code_token;       /* a locked card shows the user-code token (default yes) */
 	bool opensc_unblock_styles; /* OpenSC-style unblocking through C_SetPIN (default no) */
+	bool hicos_login;           /* PIN login, signing and decryption on first-generation
+	                               HiCOS cards (default no: read-only tokens) */
 	unsigned card_timeout;      /* seconds a reader may take for one PC/SC call before the
 	                               card counts as stalled (default 20, 1..600) */
 };

@@ -518,11 +518,20 @@ static CK_RV card_sign(struct p11u_op *op, struct p11u_card *card, enum p11u_rsa
                        const uint8_t *block, size_t block_len, CK_BYTE_PTR out,
                        CK_ULONG_PTR out_len, enum p11u_card_rv *card_rv)
 {
-	uint8_t sig[MODULUS_BYTES_MAX];
+	uint8_t sig[MODULUS_BYTES_MAX], padded[MODULUS_BYTES_MAX];
 	size_t sig_len = sizeof(sig);
 	enum p11u_card_rv crv;
 
+	if (alg == P11U_RSA_PKCS1 && !p11u_card_pads_pkcs1(card)) {
+		/* A card of raw RSA only (gen1): the PKCS#1 v1.5 block is made here. */
+		if (!p11u_pkcs1_type1_encode(padded, op->modulus_bytes, block, block_len))
+			return CKR_DATA_LEN_RANGE;
+		block = padded;
+		block_len = op->modulus_bytes;
+		alg = P11U_RSA_RAW;
+	}
 	crv = p11u_card_sign(card, op->keyref, alg, block, block_len, sig, &sig_len);
+	OPENSSL_cleanse(padded, sizeof(padded));
 	if (card_rv != NULL)
 		*card_rv = crv;
 	if (crv != P11U_CARD_OK)
@@ -619,7 +628,10 @@ static CK_RV card_decrypt(struct p11u_op *op, struct p11u_card *card, const uint
                           uint8_t *plain, size_t *plain_len, enum p11u_card_rv *card_rv)
 {
 	const enum p11u_mech_kind kind = op_mechanism(op)->kind;
-	const enum p11u_rsa_alg alg = kind == P11U_MECH_RSA_PKCS ? P11U_RSA_PKCS1 : P11U_RSA_RAW;
+	/* PKCS#1 v1.5 on the card, unless it computes raw RSA only (gen1): then decoded here. */
+	const enum p11u_rsa_alg alg = kind == P11U_MECH_RSA_PKCS && p11u_card_pads_pkcs1(card)
+	                                  ? P11U_RSA_PKCS1
+	                                  : P11U_RSA_RAW;
 	uint8_t block[MODULUS_BYTES_MAX];
 	size_t block_len = sizeof(block);
 	enum p11u_card_rv crv;
@@ -646,6 +658,13 @@ static CK_RV card_decrypt(struct p11u_op *op, struct p11u_card *card, const uint
 		if (kind == P11U_MECH_RSA_X_509) {
 			memcpy(plain, block, op->modulus_bytes);
 			*plain_len = op->modulus_bytes;
+		} else if (kind == P11U_MECH_RSA_PKCS) {
+			len = p11u_pkcs1_type2_decode(plain, MODULUS_BYTES_MAX, block,
+			                              op->modulus_bytes);
+			if (len < 0)
+				rv = CKR_ENCRYPTED_DATA_INVALID;
+			else
+				*plain_len = (size_t)len;
 		} else {
 			len = p11u_oaep_decode(plain, MODULUS_BYTES_MAX, block, op->modulus_bytes,
 			                       op->oaep_label, op->oaep_label_len, op->oaep_md,
@@ -855,8 +874,9 @@ CK_RV p11u_op_encrypt(struct p11u_op *op, const uint8_t *in, CK_ULONG in_len, CK
 	if (pctx == NULL)
 		rv = CKR_GENERAL_ERROR;
 	else if (EVP_PKEY_encrypt(pctx, out, &len, in, in_len) != 1)
-		/* raw RSA refuses a block not below the modulus */
-		rv = kind == P11U_MECH_RSA_X_509 ? CKR_DATA_INVALID : CKR_GENERAL_ERROR;
+		/* raw RSA refuses a block not below the modulus; otherwise the key, which comes
+		 * from the card's certificate, is one OpenSSL cannot use (an even modulus) */
+		rv = kind == P11U_MECH_RSA_X_509 ? CKR_DATA_INVALID : CKR_FUNCTION_FAILED;
 	else
 		rv = CKR_OK;
 	if (rv == CKR_OK)

@@ -1,7 +1,8 @@
 /* Mechanisms and cryptographic operations: the mechanism table, digests in
  * software, and RSA signing / decryption where the private-key step runs on
  * the card (PKCS#1 v1.5 on the card for CKM_RSA_PKCS, raw RSA on the card with
- * OpenSSL's padding functions around it for PSS, OAEP and CKM_RSA_X_509).
+ * OpenSSL's padding functions around it for PSS, OAEP and CKM_RSA_X_509, and for
+ * CKM_RSA_PKCS too on a card that computes raw RSA only: a first-generation HiCOS card).
  * Verification and encryption use the public key objects, in software (OpenSSL
  * EVP), with no card I/O.
  * Session bookkeeping (which operation is active, handle checks, login) stays

@@ -48,6 +48,8 @@ enum p11u_token_state {
 	P11U_TOKEN_UNRECOGNIZED, /* a card that is not one of ours, or a mute card */
 	P11U_TOKEN_READ_ONLY,    /* real HiCOS card: certificates and public keys only */
 	P11U_TOKEN_FULL,         /* p11unlock test card */
+	P11U_TOKEN_HICOS,        /* first-generation HiCOS card with hicos_login = yes: PIN login,
+	                            signing, decryption; no PIN management, no free counters */
 	P11U_TOKEN_STALLED,      /* a card that stopped answering within card_timeout: no token
 	                            until it answers again or is taken out (CKR_DEVICE_ERROR) */
 };
@@ -274,8 +276,13 @@ bool p11u_token_user_logged_in(const struct p11u_slot *slot);
  * CKR_DEVICE_ERROR (card not answering) or CKR_OK. */
 CK_RV p11u_token_usable(const struct p11u_slot *slot, bool uc);
 /* CKR_FUNCTION_NOT_SUPPORTED (with a P11U_LOG_CARD line) unless the card gets security
- * operations (a real HiCOS card never does). */
+ * operations: a test card, or a first-generation card with hicos_login = yes. */
 CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *what);
+/* The same for PIN management (C_SetPIN, SO login, C_InitPIN, counters read without cost):
+ * the test card only. */
+CK_RV p11u_token_require_pin_management(const struct p11u_slot *slot, const char *what);
+/* Whether the token's private keys may be used once logged in (test card, gen1 login). */
+bool p11u_token_has_keys(const struct p11u_slot *slot);
 /* The status object's CKA_VALUE, read fresh from the card. */
 CK_RV p11u_token_status_value(struct p11u_module *m, struct p11u_slot *slot, char *out,
                               size_t out_size);

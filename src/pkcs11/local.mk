@@ -43,14 +43,22 @@ p11unlockinclude_HEADERS = include/p11unlock/p11unlock.h
 # A commented sample configuration (every setting at its default).
 dist_sysconf_DATA = src/pkcs11/p11unlock.conf
 
-# p11-kit registration: the module's absolute installed path, written at make time.
+# p11-kit registration: the module's absolute installed path, written at make time; only the
+# file name when the module goes into p11-kit's own module directory (pkg-config variable
+# p11_module_path, e.g. configure --prefix=/usr --libdir=/usr/lib/<triplet> as Debian's
+# packages do), which p11-kit resolves against that directory of its own architecture: the
+# registration is then the same file on every architecture (a Multi-Arch: same package).
 p11modconfdir = $(p11_module_configs)
 p11modconf_DATA = src/pkcs11/p11unlock.module
 CLEANFILES += src/pkcs11/p11unlock.module
 src/pkcs11/p11unlock.module: Makefile
 	$(AM_V_GEN)$(MKDIR_P) src/pkcs11 && \
+	module='$(pkcs11dir)/p11unlock-pkcs11.so' && \
+	if test "x$(pkcs11dir)" = "x`$(PKG_CONFIG) --variable=p11_module_path p11-kit-1 2>/dev/null`"; then \
+		module=p11unlock-pkcs11.so; \
+	fi && \
 	printf '%s\n' "# p11unlock PKCS#11 module (installed by make install)" \
-		"module: $(pkcs11dir)/p11unlock-pkcs11.so" >$@
+		"module: $$module" >$@
 
 # distcheck installs into a temporary prefix: keep the registration inside it.
 AM_DISTCHECK_CONFIGURE_FLAGS = --with-p11-module-configs='$${libdir}/p11-kit/modules'

@@ -33,6 +33,11 @@
  * read in the VERIFY's own PC/SC transaction, and nothing is sent unless it is that count (so a
  * try another process spent meanwhile never turns the holder's try into an unseen last one).
  *
+ * A first-generation HiCOS card (hicos_login = yes) gets CKU_USER only: one protected VERIFY per
+ * C_Login, never repeated, none once its last answer said the PIN is blocked.  Its SO login,
+ * C_SetPIN, C_InitPIN and P11U_Login are refused with CKR_FUNCTION_NOT_SUPPORTED before any
+ * card I/O: no such command of real cards is public, and its counter cannot be read for free.
+ *
  * Secrets are copied into bounded buffers, wiped with OPENSSL_cleanse, and never logged. */
 #include "config.h"
 
@@ -105,14 +110,15 @@ static CK_RV secret_result(struct p11u_module *m, struct p11u_slot *slot, enum p
 }
 
 /* VERIFY, sent once more if the first attempt met a reset made by another process (a reset
- * is reported before the command is transmitted, so no try was spent). */
+ * is reported before the command is transmitted, so no try was spent).  A first-generation
+ * card's protected VERIFY is never sent twice for one login: the reset is the answer. */
 static enum p11u_card_rv verify(struct p11u_module *m, struct p11u_slot *slot,
                                 enum p11u_secret which, const CK_UTF8CHAR *secret, CK_ULONG len,
                                 int *tries_left)
 {
 	enum p11u_card_rv crv = p11u_card_verify(slot->card, which, secret, len, tries_left);
 
-	if (crv == P11U_CARD_E_RESET) {
+	if (crv == P11U_CARD_E_RESET && slot->state == P11U_TOKEN_FULL) {
 		p11u_token_card_result(m, slot, crv);
 		crv = p11u_card_verify(slot->card, which, secret, len, tries_left);
 	}
@@ -197,6 +203,11 @@ static CK_RV login_user(struct p11u_module *m, struct p11u_slot *slot, const CK_
 		return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
 	if (!format_ok(slot, P11U_SECRET_PIN, pin, len, "C_Login"))
 		return CKR_PIN_INCORRECT;
+	if (slot->state == P11U_TOKEN_HICOS && slot->counters.known && slot->counters.pin_tries == 0) {
+		P11U_DEBUG(P11U_LOG_CARD, "reader %s: the card said its PIN is blocked: nothing sent",
+		           slot->reader_name);
+		return CKR_PIN_LOCKED;
+	}
 	rv = verify_login(m, slot, P11U_SECRET_PIN, pin, len, expected, tries_now);
 	if (rv != CKR_OK)
 		return rv;
@@ -281,6 +292,8 @@ CK_RV p11u_login(struct p11u_module *m, struct p11u_session *s, CK_USER_TYPE use
 	if (s->uc)
 		return login_user_code_token(slot, user_type, pin, pin_len);
 	rv = p11u_token_require_security_ops(slot, "C_Login");
+	if (rv == CKR_OK && user_type != CKU_USER)
+		rv = p11u_token_require_pin_management(slot, "C_Login as SO or context-specific");
 	if (rv != CKR_OK)
 		return rv;
 	switch (user_type) {
@@ -308,7 +321,7 @@ CK_RV p11u_login_expected(struct p11u_module *m, struct p11u_session *s, CK_USER
 		return rv;
 	if (s->uc)
 		return CKR_FUNCTION_NOT_SUPPORTED;
-	rv = p11u_token_require_security_ops(slot, "P11U_Login");
+	rv = p11u_token_require_pin_management(slot, "P11U_Login");
 	if (rv != CKR_OK)
 		return rv;
 	if (user_type == CKU_USER)
@@ -440,7 +453,7 @@ CK_RV p11u_set_pin(struct p11u_module *m, struct p11u_session *s, const CK_UTF8C
 		return CKR_SESSION_READ_ONLY;
 	if (s->uc)
 		return reset_pin(m, slot, old_pin, old_len, new_pin, new_len, true);
-	rv = p11u_token_require_security_ops(slot, "C_SetPIN");
+	rv = p11u_token_require_pin_management(slot, "C_SetPIN");
 	if (rv != CKR_OK)
 		return rv;
 	switch (slot->card_login) {
@@ -474,7 +487,7 @@ CK_RV p11u_init_pin(struct p11u_module *m, struct p11u_session *s, const CK_UTF8
 		return CKR_ARGUMENTS_BAD;
 	if (s->uc)
 		return CKR_USER_NOT_LOGGED_IN; /* nobody is SO on the user-code token */
-	rv = p11u_token_require_security_ops(slot, "C_InitPIN");
+	rv = p11u_token_require_pin_management(slot, "C_InitPIN");
 	if (rv != CKR_OK)
 		return rv;
 	if (!s->rw)

@@ -1,6 +1,10 @@
+/* Token objects: the fixed layout of the test card (certificate slots of EF 08F2) and the
+ * attribute lists, adders and lookups every layout shares (object-int.h); object-dir.c builds
+ * a real card's objects from its directory records. */
 #include "config.h"
 
 #include "pkcs11/object.h"
+#include "pkcs11/object-int.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -61,13 +65,6 @@ static const struct slot_desc slot_descs[] = {
 
 /* ---- attribute lists under construction ---- */
 
-struct attr_list {
-	CK_ATTRIBUTE *attrs;
-	size_t count;
-	size_t capacity;
-	bool failed; /* out of memory: the list is dropped */
-};
-
 static void attrs_free(CK_ATTRIBUTE *attrs, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
@@ -75,7 +72,7 @@ static void attrs_free(CK_ATTRIBUTE *attrs, size_t count)
 	free(attrs);
 }
 
-static bool attr_list_reserve(struct attr_list *list)
+static bool attr_list_reserve(struct p11u_attr_list *list)
 {
 	if (list->count < list->capacity)
 		return true;
@@ -88,7 +85,7 @@ static bool attr_list_reserve(struct attr_list *list)
 	return true;
 }
 
-static void attr_add(struct attr_list *list, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
+void p11u_attr_add(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
 {
 	void *copy = NULL;
 
@@ -109,24 +106,24 @@ static void attr_add(struct attr_list *list, CK_ATTRIBUTE_TYPE type, const void 
 	list->attrs[list->count++] = (CK_ATTRIBUTE){type, copy, len};
 }
 
-static void attr_add_bool(struct attr_list *list, CK_ATTRIBUTE_TYPE type, bool value)
+void p11u_attr_add_bool(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type, bool value)
 {
 	CK_BBOOL b = value ? CK_TRUE : CK_FALSE;
-	attr_add(list, type, &b, sizeof(b));
+	p11u_attr_add(list, type, &b, sizeof(b));
 }
 
-static void attr_add_ulong(struct attr_list *list, CK_ATTRIBUTE_TYPE type, CK_ULONG value)
+void p11u_attr_add_ulong(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type, CK_ULONG value)
 {
-	attr_add(list, type, &value, sizeof(value));
+	p11u_attr_add(list, type, &value, sizeof(value));
 }
 
-static void attr_add_string(struct attr_list *list, CK_ATTRIBUTE_TYPE type, const char *value)
+void p11u_attr_add_string(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type, const char *value)
 {
-	attr_add(list, type, value, strlen(value));
+	p11u_attr_add(list, type, value, strlen(value));
 }
 
 /* Private key material: the attribute exists, its value never leaves the card. */
-static void attr_add_sensitive(struct attr_list *list, CK_ATTRIBUTE_TYPE type)
+static void attr_add_sensitive(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type)
 {
 	if (list->failed)
 		return;
@@ -143,17 +140,17 @@ static bool attr_is_sensitive(const CK_ATTRIBUTE *attr)
 }
 
 /* Takes the result of an OpenSSL i2d_* call (len, der) and frees der. */
-static void attr_add_der(struct attr_list *list, CK_ATTRIBUTE_TYPE type, unsigned char *der,
+static void attr_add_der(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type, unsigned char *der,
                          int len)
 {
 	if (der == NULL || len <= 0)
 		list->failed = true;
 	else
-		attr_add(list, type, der, (size_t)len);
+		p11u_attr_add(list, type, der, (size_t)len);
 	OPENSSL_free(der);
 }
 
-static void attr_add_bignum(struct attr_list *list, CK_ATTRIBUTE_TYPE type, const EVP_PKEY *pkey,
+static void attr_add_bignum(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type, const EVP_PKEY *pkey,
                             const char *param)
 {
 	BIGNUM *bn = NULL;
@@ -173,7 +170,7 @@ static void attr_add_bignum(struct attr_list *list, CK_ATTRIBUTE_TYPE type, cons
 }
 
 /* CK_DATE from an X.509 time: "YYYYMMDD" in ASCII. */
-static void attr_add_date(struct attr_list *list, CK_ATTRIBUTE_TYPE type, const ASN1_TIME *time)
+static void attr_add_date(struct p11u_attr_list *list, CK_ATTRIBUTE_TYPE type, const ASN1_TIME *time)
 {
 	struct tm tm;
 	char text[32];
@@ -188,36 +185,30 @@ static void attr_add_date(struct attr_list *list, CK_ATTRIBUTE_TYPE type, const 
 	memcpy(date.year, text, 4);
 	memcpy(date.month, text + 4, 2);
 	memcpy(date.day, text + 6, 2);
-	attr_add(list, type, &date, sizeof(date));
+	p11u_attr_add(list, type, &date, sizeof(date));
 }
 
 /* ---- objects ---- */
 
-struct object_builder {
-	struct p11u_object_table *table;
-	bool failed;
-};
-
 /* The attributes every object of this token has. */
-static void attr_add_common(struct attr_list *list, CK_OBJECT_CLASS class, bool is_private,
-                            const char *label)
+void p11u_attr_add_common(struct p11u_attr_list *list, CK_OBJECT_CLASS class, bool is_private,
+                          const char *label)
 {
-	attr_add_ulong(list, CKA_CLASS, class);
-	attr_add_bool(list, CKA_TOKEN, true);
-	attr_add_bool(list, CKA_PRIVATE, is_private);
-	attr_add_bool(list, CKA_MODIFIABLE, false);
-	attr_add_bool(list, CKA_COPYABLE, false);
-	attr_add_bool(list, CKA_DESTROYABLE, false);
-	attr_add_string(list, CKA_LABEL, label);
+	p11u_attr_add_ulong(list, CKA_CLASS, class);
+	p11u_attr_add_bool(list, CKA_TOKEN, true);
+	p11u_attr_add_bool(list, CKA_PRIVATE, is_private);
+	p11u_attr_add_bool(list, CKA_MODIFIABLE, false);
+	p11u_attr_add_bool(list, CKA_COPYABLE, false);
+	p11u_attr_add_bool(list, CKA_DESTROYABLE, false);
+	p11u_attr_add_string(list, CKA_LABEL, label);
 }
 
-/* Moves the list into the next object of the table (the table has room for every handle). */
-static void object_add(struct object_builder *builder, struct attr_list *list,
-                       const struct p11u_object *proto)
+void p11u_object_add(struct p11u_object_builder *builder, struct p11u_attr_list *list,
+                     const struct p11u_object *proto)
 {
 	struct p11u_object *obj;
 
-	if (list->failed) {
+	if (list->failed || builder->table->count >= builder->capacity) {
 		attrs_free(list->attrs, list->count);
 		builder->failed = true;
 		return;
@@ -228,7 +219,7 @@ static void object_add(struct object_builder *builder, struct attr_list *list,
 	obj->n_attrs = list->count;
 }
 
-/* A parsed certificate slot. */
+/* A parsed certificate. */
 struct cert {
 	X509 *x509;
 	EVP_PKEY *pkey;     /* owned by x509 */
@@ -237,18 +228,18 @@ struct cert {
 	uint32_t key_usage; /* X509v3 KU_* bits; UINT32_MAX without the extension */
 };
 
-static bool cert_parse(const struct p11u_card_cert *slot_cert, struct cert *cert)
+static bool cert_parse(const uint8_t *der, size_t len, struct cert *cert)
 {
-	const unsigned char *p = slot_cert->der;
+	const unsigned char *p = der;
 	struct tm tm;
 	bool ok;
 
-	if (slot_cert->len > LONG_MAX)
+	if (der == NULL || len == 0 || len > LONG_MAX)
 		return false;
 	/* A bad certificate is logged and skipped: leave OpenSSL's error queue, which may be the
 	 * application's, as it was. */
 	ERR_set_mark();
-	cert->x509 = d2i_X509(NULL, &p, (long)slot_cert->len);
+	cert->x509 = d2i_X509(NULL, &p, (long)len);
 	ok = cert->x509 != NULL && (cert->pkey = X509_get0_pubkey(cert->x509)) != NULL &&
 	     /* d2i does not check the text of the times CKA_START_DATE / END_DATE need */
 	     ASN1_TIME_to_tm(X509_get0_notBefore(cert->x509), &tm) &&
@@ -259,28 +250,35 @@ static bool cert_parse(const struct p11u_card_cert *slot_cert, struct cert *cert
 		return false;
 	}
 	/* The slot may be longer than the certificate: CKA_VALUE is what d2i consumed. */
-	cert->der = slot_cert->der;
-	cert->der_len = (size_t)(p - slot_cert->der);
+	cert->der = der;
+	cert->der_len = (size_t)(p - der);
 	cert->key_usage = X509_get_key_usage(cert->x509);
 	return true;
 }
 
-static void attr_add_public_key_info(struct attr_list *list, const struct cert *cert)
+static void attr_add_public_key_info(struct p11u_attr_list *list, const EVP_PKEY *pkey)
 {
 	unsigned char *der = NULL;
-	int len = i2d_PUBKEY(cert->pkey, &der);
+	int len = i2d_PUBKEY(pkey, &der);
 	attr_add_der(list, CKA_PUBLIC_KEY_INFO, der, len);
 }
 
-static void attr_add_subject(struct attr_list *list, const struct cert *cert)
+/* CKA_SUBJECT: the DER name, or empty without one. */
+static void attr_add_subject(struct p11u_attr_list *list, const X509_NAME *subject)
 {
 	unsigned char *der = NULL;
-	int len = i2d_X509_NAME(X509_get_subject_name(cert->x509), &der);
+	int len;
+
+	if (subject == NULL) {
+		p11u_attr_add(list, CKA_SUBJECT, NULL, 0);
+		return;
+	}
+	len = i2d_X509_NAME(subject, &der);
 	attr_add_der(list, CKA_SUBJECT, der, len);
 }
 
 /* CKA_CHECK_VALUE of a certificate: the first three bytes of the SHA-1 of CKA_VALUE. */
-static void attr_add_check_value(struct attr_list *list, const struct cert *cert)
+static void attr_add_check_value(struct p11u_attr_list *list, const struct cert *cert)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
@@ -289,53 +287,61 @@ static void attr_add_check_value(struct attr_list *list, const struct cert *cert
 		list->failed = true;
 		return;
 	}
-	attr_add(list, CKA_CHECK_VALUE, md, 3);
+	p11u_attr_add(list, CKA_CHECK_VALUE, md, 3);
 }
 
-static void add_certificate(struct object_builder *builder, const struct slot_desc *desc,
+static void add_certificate(struct p11u_object_builder *builder,
+                            const struct p11u_object_name *name, bool authority,
                             const struct cert *cert)
 {
-	struct attr_list list = {0};
+	struct p11u_attr_list list = {0};
 	unsigned char *der = NULL;
 	int len;
 
-	attr_add_common(&list, CKO_CERTIFICATE, false, desc->cert_label);
-	attr_add_ulong(&list, CKA_CERTIFICATE_TYPE, CKC_X_509);
-	attr_add_bool(&list, CKA_TRUSTED, false);
-	attr_add_ulong(&list, CKA_CERTIFICATE_CATEGORY,
-	               desc->key_label ? CERT_CATEGORY_TOKEN_USER : CERT_CATEGORY_AUTHORITY);
+	p11u_attr_add_common(&list, CKO_CERTIFICATE, false, name->label);
+	p11u_attr_add_ulong(&list, CKA_CERTIFICATE_TYPE, CKC_X_509);
+	p11u_attr_add_bool(&list, CKA_TRUSTED, false);
+	p11u_attr_add_ulong(&list, CKA_CERTIFICATE_CATEGORY,
+	                    authority ? CERT_CATEGORY_AUTHORITY : CERT_CATEGORY_TOKEN_USER);
 	attr_add_check_value(&list, cert);
 	attr_add_date(&list, CKA_START_DATE, X509_get0_notBefore(cert->x509));
 	attr_add_date(&list, CKA_END_DATE, X509_get0_notAfter(cert->x509));
-	attr_add_public_key_info(&list, cert);
-	attr_add_subject(&list, cert);
-	attr_add_string(&list, CKA_ID, desc->id);
+	attr_add_public_key_info(&list, cert->pkey);
+	attr_add_subject(&list, X509_get_subject_name(cert->x509));
+	p11u_attr_add(&list, CKA_ID, name->id, name->id_len);
 	len = i2d_X509_NAME(X509_get_issuer_name(cert->x509), &der);
 	attr_add_der(&list, CKA_ISSUER, der, len);
 	der = NULL;
 	len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), &der);
 	attr_add_der(&list, CKA_SERIAL_NUMBER, der, len);
-	attr_add(&list, CKA_VALUE, cert->der, cert->der_len);
-	attr_add(&list, CKA_URL, NULL, 0);
-	attr_add(&list, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0);
-	attr_add(&list, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0);
-	attr_add_ulong(&list, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0);
+	p11u_attr_add(&list, CKA_VALUE, cert->der, cert->der_len);
+	p11u_attr_add(&list, CKA_URL, NULL, 0);
+	p11u_attr_add(&list, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0);
+	p11u_attr_add(&list, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0);
+	p11u_attr_add_ulong(&list, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0);
 
-	object_add(builder, &list,
-	           &(struct p11u_object){.handle = desc->cert_handle, .class = CKO_CERTIFICATE});
+	p11u_object_add(builder, &list,
+	                &(struct p11u_object){.handle = name->handle, .class = CKO_CERTIFICATE});
 }
 
-/* What a key may do: the slot's role, narrowed by the certificate's key usage. */
-struct key_usage {
-	bool sign;
-	bool decrypt;
-	bool unwrap;
-};
+bool p11u_object_add_certificate(struct p11u_object_builder *builder,
+                                 const struct p11u_object_name *name, bool authority,
+                                 const uint8_t *der, size_t len)
+{
+	struct cert cert = {0};
 
-static struct key_usage key_usage_of(const struct slot_desc *desc, const struct cert *cert)
+	if (!cert_parse(der, len, &cert))
+		return false;
+	add_certificate(builder, name, authority, &cert);
+	X509_free(cert.x509);
+	return true;
+}
+
+/* What a fixed-layout key may do: the slot's role, narrowed by the certificate's key usage. */
+static struct p11u_key_functions key_usage_of(const struct slot_desc *desc, const struct cert *cert)
 {
 	uint32_t ku = cert->key_usage;
-	struct key_usage usage = {false, false, false};
+	struct p11u_key_functions usage = {false, false, false};
 
 	if (desc->keyref == P11U_KEY_SIGNATURE) {
 		usage.sign = (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) != 0;
@@ -347,90 +353,116 @@ static struct key_usage key_usage_of(const struct slot_desc *desc, const struct 
 }
 
 /* Attributes public and private RSA keys share. */
-static void attr_add_key_common(struct attr_list *list, const struct slot_desc *desc,
-                                const struct cert *cert)
+static void attr_add_key_common(struct p11u_attr_list *list, const struct p11u_object_name *name,
+                                const EVP_PKEY *pkey, const X509_NAME *subject)
 {
-	attr_add_ulong(list, CKA_KEY_TYPE, CKK_RSA);
-	attr_add_string(list, CKA_ID, desc->id);
-	attr_add(list, CKA_START_DATE, NULL, 0);
-	attr_add(list, CKA_END_DATE, NULL, 0);
-	attr_add_bool(list, CKA_DERIVE, false);
-	attr_add_bool(list, CKA_LOCAL, false);
-	attr_add_ulong(list, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
-	attr_add_subject(list, cert);
-	attr_add_public_key_info(list, cert);
-	attr_add_bignum(list, CKA_MODULUS, cert->pkey, OSSL_PKEY_PARAM_RSA_N);
-	attr_add_ulong(list, CKA_MODULUS_BITS, (CK_ULONG)EVP_PKEY_get_bits(cert->pkey));
-	attr_add_bignum(list, CKA_PUBLIC_EXPONENT, cert->pkey, OSSL_PKEY_PARAM_RSA_E);
+	p11u_attr_add_ulong(list, CKA_KEY_TYPE, CKK_RSA);
+	p11u_attr_add(list, CKA_ID, name->id, name->id_len);
+	p11u_attr_add(list, CKA_START_DATE, NULL, 0);
+	p11u_attr_add(list, CKA_END_DATE, NULL, 0);
+	p11u_attr_add_bool(list, CKA_DERIVE, false);
+	p11u_attr_add_bool(list, CKA_LOCAL, false);
+	p11u_attr_add_ulong(list, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
+	attr_add_subject(list, subject);
+	attr_add_public_key_info(list, pkey);
+	attr_add_bignum(list, CKA_MODULUS, pkey, OSSL_PKEY_PARAM_RSA_N);
+	p11u_attr_add_ulong(list, CKA_MODULUS_BITS, (CK_ULONG)EVP_PKEY_get_bits(pkey));
+	attr_add_bignum(list, CKA_PUBLIC_EXPONENT, pkey, OSSL_PKEY_PARAM_RSA_E);
 }
 
-static void add_public_key(struct object_builder *builder, const struct slot_desc *desc,
-                           const struct cert *cert, struct key_usage usage)
+static void add_public_key(struct p11u_object_builder *builder,
+                           const struct p11u_object_name *name, const EVP_PKEY *pkey,
+                           const X509_NAME *subject, struct p11u_key_functions usage,
+                           enum p11u_keyref keyref)
 {
-	struct attr_list list = {0};
+	struct p11u_attr_list list = {0};
 
-	attr_add_common(&list, CKO_PUBLIC_KEY, false, desc->key_label);
-	attr_add_key_common(&list, desc, cert);
-	attr_add_bool(&list, CKA_ENCRYPT, usage.decrypt);
-	attr_add_bool(&list, CKA_VERIFY, usage.sign);
-	attr_add_bool(&list, CKA_VERIFY_RECOVER, false);
-	attr_add_bool(&list, CKA_WRAP, usage.unwrap);
-	attr_add_bool(&list, CKA_TRUSTED, false);
+	p11u_attr_add_common(&list, CKO_PUBLIC_KEY, false, name->label);
+	attr_add_key_common(&list, name, pkey, subject);
+	p11u_attr_add_bool(&list, CKA_ENCRYPT, usage.decrypt);
+	p11u_attr_add_bool(&list, CKA_VERIFY, usage.sign);
+	p11u_attr_add_bool(&list, CKA_VERIFY_RECOVER, false);
+	p11u_attr_add_bool(&list, CKA_WRAP, usage.unwrap);
+	p11u_attr_add_bool(&list, CKA_TRUSTED, false);
 
-	object_add(builder, &list,
-	           &(struct p11u_object){.handle = desc->cert_handle + 1,
-	                                 .class = CKO_PUBLIC_KEY,
-	                                 .keyref = desc->keyref,
-	                                 .modulus_bits = (CK_ULONG)EVP_PKEY_get_bits(cert->pkey)});
+	p11u_object_add(builder, &list,
+	                &(struct p11u_object){.handle = name->handle,
+	                                      .class = CKO_PUBLIC_KEY,
+	                                      .keyref = keyref,
+	                                      .modulus_bits = (CK_ULONG)EVP_PKEY_get_bits(pkey)});
 }
 
-static void add_private_key(struct object_builder *builder, const struct slot_desc *desc,
-                            const struct cert *cert, struct key_usage usage)
+static void add_private_key(struct p11u_object_builder *builder,
+                            const struct p11u_object_name *name, const EVP_PKEY *pkey,
+                            const X509_NAME *subject, struct p11u_key_functions usage,
+                            enum p11u_keyref keyref)
 {
 	static const CK_ATTRIBUTE_TYPE secret_parts[] = {
 	    CKA_PRIVATE_EXPONENT, CKA_PRIME_1,    CKA_PRIME_2,
 	    CKA_EXPONENT_1,       CKA_EXPONENT_2, CKA_COEFFICIENT,
 	};
-	struct attr_list list = {0};
+	struct p11u_attr_list list = {0};
 
-	attr_add_common(&list, CKO_PRIVATE_KEY, true, desc->key_label);
-	attr_add_key_common(&list, desc, cert);
-	attr_add_bool(&list, CKA_SENSITIVE, true);
-	attr_add_bool(&list, CKA_DECRYPT, usage.decrypt);
-	attr_add_bool(&list, CKA_SIGN, usage.sign);
-	attr_add_bool(&list, CKA_SIGN_RECOVER, false);
-	attr_add_bool(&list, CKA_UNWRAP, usage.unwrap);
-	attr_add_bool(&list, CKA_EXTRACTABLE, false);
-	attr_add_bool(&list, CKA_ALWAYS_SENSITIVE, true);
-	attr_add_bool(&list, CKA_NEVER_EXTRACTABLE, true);
-	attr_add_bool(&list, CKA_WRAP_WITH_TRUSTED, false);
-	attr_add_bool(&list, CKA_ALWAYS_AUTHENTICATE, false);
+	p11u_attr_add_common(&list, CKO_PRIVATE_KEY, true, name->label);
+	attr_add_key_common(&list, name, pkey, subject);
+	p11u_attr_add_bool(&list, CKA_SENSITIVE, true);
+	p11u_attr_add_bool(&list, CKA_DECRYPT, usage.decrypt);
+	p11u_attr_add_bool(&list, CKA_SIGN, usage.sign);
+	p11u_attr_add_bool(&list, CKA_SIGN_RECOVER, false);
+	p11u_attr_add_bool(&list, CKA_UNWRAP, usage.unwrap);
+	p11u_attr_add_bool(&list, CKA_EXTRACTABLE, false);
+	p11u_attr_add_bool(&list, CKA_ALWAYS_SENSITIVE, true);
+	p11u_attr_add_bool(&list, CKA_NEVER_EXTRACTABLE, true);
+	p11u_attr_add_bool(&list, CKA_WRAP_WITH_TRUSTED, false);
+	p11u_attr_add_bool(&list, CKA_ALWAYS_AUTHENTICATE, false);
 	for (size_t i = 0; i < sizeof(secret_parts) / sizeof(secret_parts[0]); i++)
 		attr_add_sensitive(&list, secret_parts[i]);
 
-	object_add(builder, &list,
-	           &(struct p11u_object){.handle = desc->cert_handle + 2,
-	                                 .class = CKO_PRIVATE_KEY,
-	                                 .is_private = true,
-	                                 .keyref = desc->keyref,
-	                                 .modulus_bits = (CK_ULONG)EVP_PKEY_get_bits(cert->pkey)});
+	p11u_object_add(builder, &list,
+	                &(struct p11u_object){.handle = name->handle,
+	                                      .class = CKO_PRIVATE_KEY,
+	                                      .is_private = true,
+	                                      .keyref = keyref,
+	                                      .modulus_bits = (CK_ULONG)EVP_PKEY_get_bits(pkey)});
 }
 
-static void add_status_object(struct object_builder *builder)
+void p11u_object_add_key(struct p11u_object_builder *builder, const struct p11u_object_name *name,
+                         bool is_private, const EVP_PKEY *pkey, const X509_NAME *subject,
+                         struct p11u_key_functions usage, enum p11u_keyref keyref)
 {
-	struct attr_list list = {0};
+	if (is_private)
+		add_private_key(builder, name, pkey, subject, usage, keyref);
+	else
+		add_public_key(builder, name, pkey, subject, usage, keyref);
+}
 
-	attr_add_common(&list, CKO_DATA, false, STATUS_LABEL);
-	attr_add_string(&list, CKA_APPLICATION, STATUS_APPLICATION);
-	attr_add(&list, CKA_OBJECT_ID, NULL, 0);
+static void add_status_object(struct p11u_object_builder *builder)
+{
+	struct p11u_attr_list list = {0};
+
+	p11u_attr_add_common(&list, CKO_DATA, false, STATUS_LABEL);
+	p11u_attr_add_string(&list, CKA_APPLICATION, STATUS_APPLICATION);
+	p11u_attr_add(&list, CKA_OBJECT_ID, NULL, 0);
 	/* CKA_VALUE is not stored: p11u_object_get_attributes serves the caller's fresh text. */
 
-	object_add(
+	p11u_object_add(
 	    builder, &list,
 	    &(struct p11u_object){.handle = HANDLE_STATUS, .class = CKO_DATA, .is_status = true});
 }
 
-static void add_slot_objects(struct object_builder *builder, const struct slot_desc *desc,
+/* The name of the object at offset `which` (0 certificate, 1 public key, 2 private key) of a
+ * fixed-layout slot. */
+static struct p11u_object_name slot_name(const struct slot_desc *desc, int which)
+{
+	return (struct p11u_object_name){
+	    .handle = desc->cert_handle + (CK_OBJECT_HANDLE)which,
+	    .id = (const uint8_t *)desc->id,
+	    .id_len = strlen(desc->id),
+	    .label = which == 0 ? desc->cert_label : desc->key_label,
+	};
+}
+
+static void add_slot_objects(struct p11u_object_builder *builder, const struct slot_desc *desc,
                              const struct p11u_card_cert *slot_cert,
                              const struct p11u_object_options *opts)
 {
@@ -438,7 +470,7 @@ static void add_slot_objects(struct object_builder *builder, const struct slot_d
 
 	if (slot_cert->der == NULL || slot_cert->len == 0)
 		return;
-	if (!cert_parse(slot_cert, &cert)) {
+	if (!cert_parse(slot_cert->der, slot_cert->len, &cert)) {
 		P11U_DEBUG(P11U_LOG_CARD, "objects: %s does not parse, skipped", desc->cert_label);
 		return;
 	}
@@ -448,32 +480,48 @@ static void add_slot_objects(struct object_builder *builder, const struct slot_d
 		return;
 	}
 
-	add_certificate(builder, desc, &cert);
+	struct p11u_object_name name = slot_name(desc, 0);
+	add_certificate(builder, &name, desc->key_label == NULL, &cert);
 	if (desc->key_label != NULL) {
-		struct key_usage usage = key_usage_of(desc, &cert);
-		add_public_key(builder, desc, &cert, usage);
+		struct p11u_key_functions usage = key_usage_of(desc, &cert);
+		const X509_NAME *subject = X509_get_subject_name(cert.x509);
+
+		name = slot_name(desc, 1);
+		add_public_key(builder, &name, cert.pkey, subject, usage, desc->keyref);
+		name = slot_name(desc, 2);
 		if (opts->private_keys)
-			add_private_key(builder, desc, &cert, usage);
+			add_private_key(builder, &name, cert.pkey, subject, usage, desc->keyref);
 	}
 	X509_free(cert.x509);
+}
+
+/* The objects of the fixed layout: the four slots, then the status object. */
+static void build_fixed(struct p11u_object_builder *builder, const struct p11u_card_info *info,
+                        const struct p11u_object_options *opts)
+{
+	for (size_t i = 0; i < sizeof(slot_descs) / sizeof(slot_descs[0]); i++)
+		add_slot_objects(builder, &slot_descs[i], &info->certs[slot_descs[i].slot], opts);
+	if (opts->status_object)
+		add_status_object(builder);
 }
 
 CK_RV p11u_objects_build(const struct p11u_card_info *info, const struct p11u_object_options *opts,
                          struct p11u_object_table *table)
 {
-	struct object_builder builder = {.table = table};
+	struct p11u_object_builder builder = {.table = table};
 
 	if (info == NULL || opts == NULL || table == NULL)
 		return CKR_ARGUMENTS_BAD;
 	table->count = 0;
-	table->objects = calloc(HANDLE_LAST, sizeof(*table->objects));
+	builder.capacity = info->dir != NULL ? p11u_objects_dir_count(info->dir) : HANDLE_LAST;
+	table->objects = calloc(builder.capacity > 0 ? builder.capacity : 1, sizeof(*table->objects));
 	if (table->objects == NULL)
 		return CKR_HOST_MEMORY;
 
-	for (size_t i = 0; i < sizeof(slot_descs) / sizeof(slot_descs[0]); i++)
-		add_slot_objects(&builder, &slot_descs[i], &info->certs[slot_descs[i].slot], opts);
-	if (opts->status_object)
-		add_status_object(&builder);
+	if (info->dir != NULL)
+		p11u_objects_build_dir(&builder, info->dir, opts);
+	else
+		build_fixed(&builder, info, opts);
 
 	if (builder.failed) {
 		p11u_objects_free(table);

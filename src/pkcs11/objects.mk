@@ -11,6 +11,7 @@ src_pkcs11_libp11u_rsa_padding_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CR
 noinst_LTLIBRARIES += src/pkcs11/libp11u-objects.la
 src_pkcs11_libp11u_objects_la_SOURCES = \
 	src/pkcs11/object.c src/pkcs11/object.h \
+	src/pkcs11/object-int.h src/pkcs11/object-dir.c \
 	src/pkcs11/crypto.c src/pkcs11/crypto.h \
 	src/pkcs11/mechanism.c src/pkcs11/mechanism.h
 src_pkcs11_libp11u_objects_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
@@ -24,8 +25,8 @@ OBJECTS_TEST_LDADD = \
 	src/common/libp11u-common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
 OBJECTS_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
 
-check_PROGRAMS += tests/unit/test-object tests/unit/test-crypto
-TESTS += tests/unit/test-object tests/unit/test-crypto
+check_PROGRAMS += tests/unit/test-object tests/unit/test-crypto tests/unit/test-object-dir
+TESTS += tests/unit/test-object tests/unit/test-crypto tests/unit/test-object-dir
 tests_unit_test_object_SOURCES = tests/unit/test-object.c \
 	tests/unit/card-fixture.c tests/unit/card-fixture.h
 tests_unit_test_object_CFLAGS = $(OBJECTS_TEST_CFLAGS)
@@ -35,4 +36,9 @@ tests_unit_test_crypto_SOURCES = tests/unit/test-crypto.c \
 	src/pkcs11/errors.c
 tests_unit_test_crypto_CFLAGS = $(OBJECTS_TEST_CFLAGS)
 tests_unit_test_crypto_LDADD = $(OBJECTS_TEST_LDADD)
+tests_unit_test_object_dir_SOURCES = tests/unit/test-object-dir.c \
+	tests/unit/card-fixture.c tests/unit/card-fixture.h \
+	src/pkcs11/errors.c
+tests_unit_test_object_dir_CFLAGS = $(OBJECTS_TEST_CFLAGS)
+tests_unit_test_object_dir_LDADD = $(OBJECTS_TEST_LDADD)
 endif

@@ -17,7 +17,7 @@
 
 /* --- mechanisms ------------------------------------------------------------------------- */
 
-/* Tokens without usable keys (real HiCOS cards, the user-code token) offer the software
+/* Tokens without usable keys (read-only HiCOS tokens, the user-code token) offer the software
  * digests only. */
 static bool mechanism_needs_key(CK_MECHANISM_TYPE type)
 {
@@ -38,7 +38,7 @@ static CK_RV token_for_mechanisms(struct p11u_module *m, CK_SLOT_ID slot_id,
 		rv = p11u_token_usable(*slot, uc);
 	if (rv != CKR_OK)
 		return rv;
-	*with_keys = !uc && (*slot)->state == P11U_TOKEN_FULL;
+	*with_keys = !uc && p11u_token_has_keys(*slot);
 	return CKR_OK;
 }
 

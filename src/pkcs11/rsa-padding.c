@@ -60,3 +60,27 @@ int p11u_oaep_decode(uint8_t *out, size_t out_size, const uint8_t *em, size_t em
 	ERR_pop_to_mark();
 	return len < 0 ? -1 : len;
 }
+
+bool p11u_pkcs1_type1_encode(uint8_t *em, size_t em_size, const uint8_t *in, size_t in_len)
+{
+	bool ok;
+
+	if (em_size > INT_MAX || in_len > INT_MAX)
+		return false;
+	ERR_set_mark();
+	ok = RSA_padding_add_PKCS1_type_1(em, (int)em_size, in, (int)in_len) == 1;
+	ERR_pop_to_mark();
+	return ok;
+}
+
+int p11u_pkcs1_type2_decode(uint8_t *out, size_t out_size, const uint8_t *em, size_t em_len)
+{
+	int len;
+
+	if (em_len > INT_MAX || out_size < em_len)
+		return -1;
+	ERR_set_mark();
+	len = RSA_padding_check_PKCS1_type_2(out, (int)em_len, em, (int)em_len, (int)em_len);
+	ERR_pop_to_mark();
+	return len < 0 ? -1 : len;
+}

@@ -25,4 +25,14 @@ int p11u_oaep_decode(uint8_t *out, size_t out_size, const uint8_t *em, size_t em
                      const uint8_t *label, size_t label_len, const EVP_MD *md,
                      const EVP_MD *mgf1_md);
 
+/* EMSA-PKCS1-v1_5 for a card that computes raw RSA only: the type-1 block (00 01 FF..FF 00 in)
+ * of em_size bytes (the modulus size) around in (a DigestInfo, or the data of CKM_RSA_PKCS).
+ * False when in does not fit with at least 8 bytes of padding. */
+bool p11u_pkcs1_type1_encode(uint8_t *em, size_t em_size, const uint8_t *in, size_t in_len);
+
+/* RSAES-PKCS1-v1_5 decoding (RFC 8017 section 7.2.2, step 3) of em, the raw RSA result of
+ * exactly the modulus size, in constant time.  Writes the message to out (out_size >= em_len).
+ * Returns the message length, or -1 when the encoding is invalid. */
+int p11u_pkcs1_type2_decode(uint8_t *out, size_t out_size, const uint8_t *em, size_t em_len);
+
 #endif

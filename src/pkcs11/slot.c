@@ -218,6 +218,14 @@ static void discard_insertion(struct p11u_slot *slot, struct p11u_card *card)
 	close_connection(slot);
 }
 
+/* The token a recognized card gets. */
+static enum p11u_token_state token_state_of(const struct p11u_card *card, bool with_keys)
+{
+	if (!with_keys)
+		return P11U_TOKEN_READ_ONLY;
+	return p11u_card_has_pin_management(card) ? P11U_TOKEN_FULL : P11U_TOKEN_HICOS;
+}
+
 /* A card was inserted: identify it, read its public files once and build the objects. */
 static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
                         const struct p11u_reader_state *rs)
@@ -277,8 +285,10 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 		discard_insertion(slot, card);
 		return;
 	}
+	/* gen1: the protected VERIFY only with hicos_login = yes (the card layer checks it too). */
+	p11u_card_enable_real_login(card, m->config.hicos_login);
 	opts.private_keys = p11u_card_has_security_ops(card);
-	opts.status_object = opts.private_keys;
+	opts.status_object = opts.private_keys && p11u_card_has_pin_management(card);
 	rv = p11u_objects_build(info, &opts, &slot->objects);
 	if (rv != CKR_OK) {
 		p11u_objects_free(&slot->objects);
@@ -289,11 +299,14 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 	}
 	slot->card = card;
 	slot->info = info;
-	slot->state = opts.private_keys ? P11U_TOKEN_FULL : P11U_TOKEN_READ_ONLY;
+	slot->state = token_state_of(card, opts.private_keys);
 	slot->card_gen = ++m->generation;
 	P11U_DEBUG(P11U_LOG_CARD, "reader %s: card %s, type \"%s\": %s token, %zu objects",
 	           slot->reader_name, info->card_number, info->card_type,
-	           slot->state == P11U_TOKEN_FULL ? "full" : "read-only", slot->objects.count);
+	           slot->state == P11U_TOKEN_FULL    ? "full"
+	           : slot->state == P11U_TOKEN_HICOS ? "login (no PIN management)"
+	                                             : "read-only",
+	           slot->objects.count);
 	p11u_token_setup(m, slot);
 }
 

@@ -61,45 +61,56 @@ static void pad_untrusted(CK_UTF8CHAR *field, size_t size, const char *text)
 	p11u_pad(field, size, copy);
 }
 
+/* The subject CN (else O) of one certificate, as UTF-8 into out; false when it names none. */
+static bool cert_holder(const uint8_t *der_in, size_t der_len, char *out, size_t out_size)
+{
+	static const int nids[] = {NID_commonName, NID_organizationName};
+	const unsigned char *der = der_in;
+	X509 *x509;
+
+	out[0] = '\0';
+	if (der == NULL || der_len == 0 || der_len > LONG_MAX)
+		return false;
+	x509 = d2i_X509(NULL, &der, (long)der_len);
+	if (x509 == NULL)
+		return false;
+	const X509_NAME *subject = X509_get_subject_name(x509);
+	for (size_t i = 0; i < sizeof nids / sizeof nids[0] && out[0] == '\0'; i++) {
+		int idx = X509_NAME_get_index_by_NID(subject, nids[i], -1);
+		unsigned char *utf8 = NULL;
+		int len;
+
+		if (idx < 0)
+			continue;
+		len = ASN1_STRING_to_UTF8(&utf8,
+		                          X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+		if (len > 0) {
+			size_t n = utf8_cut((const char *)utf8, (size_t)len, out_size - 1);
+			memcpy(out, utf8, n);
+			out[n] = '\0';
+		}
+		OPENSSL_free(utf8);
+	}
+	X509_free(x509);
+	return out[0] != '\0';
+}
+
 /* The holder as the card's signature certificate names it: subject CN, else O (falling back
- * to the encryption certificate).  UTF-8 into out; empty when no certificate says. */
+ * to the encryption certificate); on a card with directory files, the first holder's
+ * (not a CA's) certificate that names one.  UTF-8 into out; empty when no certificate says. */
 static void holder_name(const struct p11u_card_info *info, char *out, size_t out_size)
 {
 	static const enum p11u_cert_slot certs[] = {P11U_CERT_SIGNATURE, P11U_CERT_ENCRYPTION};
-	static const int nids[] = {NID_commonName, NID_organizationName};
+	bool found = false;
 
 	out[0] = '\0';
-	for (size_t c = 0; c < sizeof certs / sizeof certs[0]; c++) {
-		const struct p11u_card_cert *cert = &info->certs[certs[c]];
-		const unsigned char *der = cert->der;
-		X509 *x509;
-
-		if (der == NULL || cert->len == 0 || cert->len > LONG_MAX)
-			continue;
-		x509 = d2i_X509(NULL, &der, (long)cert->len);
-		if (x509 == NULL)
-			continue;
-		const X509_NAME *subject = X509_get_subject_name(x509);
-		for (size_t i = 0; i < sizeof nids / sizeof nids[0] && out[0] == '\0'; i++) {
-			int idx = X509_NAME_get_index_by_NID(subject, nids[i], -1);
-			unsigned char *utf8 = NULL;
-			int len;
-
-			if (idx < 0)
-				continue;
-			len = ASN1_STRING_to_UTF8(
-			    &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
-			if (len > 0) {
-				size_t n = utf8_cut((const char *)utf8, (size_t)len, out_size - 1);
-				memcpy(out, utf8, n);
-				out[n] = '\0';
-			}
-			OPENSSL_free(utf8);
-		}
-		X509_free(x509);
-		if (out[0] != '\0')
-			break;
-	}
+	for (size_t c = 0; c < sizeof certs / sizeof certs[0] && !found; c++)
+		found = cert_holder(info->certs[certs[c]].der, info->certs[certs[c]].len, out,
+		                    out_size);
+	for (size_t c = 0; info->dir != NULL && c < info->dir->n_certs && !found; c++)
+		if (!info->dir->certs[c].authority)
+			found = cert_holder(info->dir->certs[c].der, info->dir->certs[c].len, out,
+			                    out_size);
 	p11u_text_sanitize(out);
 }
 
@@ -166,7 +177,8 @@ void p11u_token_set_counters(struct p11u_module *m, struct p11u_slot *slot, int 
 		c->pin_tries = pin_tries;
 	if (user_code_tries >= 0)
 		c->user_code_tries = user_code_tries;
-	if (c->known || (pin_tries >= 0 && user_code_tries >= 0)) {
+	/* A gen1 token knows its PIN counter from VERIFY answers only, and has no user code. */
+	if (c->known || (pin_tries >= 0 && (user_code_tries >= 0 || slot->state == P11U_TOKEN_HICOS))) {
 		c->known = true;
 		clock_gettime(CLOCK_MONOTONIC, &c->read_at);
 	}
@@ -270,17 +282,31 @@ bool p11u_token_user_logged_in(const struct p11u_slot *slot)
 	return slot->card_login == P11U_LOGIN_USER;
 }
 
-CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *what)
+/* Why a token without security operations refuses one (no card I/O). */
+static CK_RV refuse_read_only(const struct p11u_slot *slot, const char *what)
 {
-	switch (slot->state) {
-	case P11U_TOKEN_FULL:
-		return CKR_OK;
-	case P11U_TOKEN_READ_ONLY:
+	if (slot->info->kind == P11U_CARD_KIND_GEN1)
+		P11U_DEBUG(P11U_LOG_CARD,
+		           "%s refused without card I/O: card type \"%s\" is a first-generation "
+		           "HiCOS card, read-only until hicos_login = yes is set in %s (see the "
+		           "README: what it sends, and that it is untested on real cards)",
+		           what, slot->info->card_type, p11u_config_path());
+	else
 		P11U_DEBUG(P11U_LOG_CARD,
 		           "%s refused without card I/O: card type \"%s\" is a real HiCOS card, "
 		           "which gets a read-only token",
 		           what, slot->info->card_type);
-		return CKR_FUNCTION_NOT_SUPPORTED;
+	return CKR_FUNCTION_NOT_SUPPORTED;
+}
+
+CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *what)
+{
+	switch (slot->state) {
+	case P11U_TOKEN_FULL:
+	case P11U_TOKEN_HICOS:
+		return CKR_OK;
+	case P11U_TOKEN_READ_ONLY:
+		return refuse_read_only(slot, what);
 	case P11U_TOKEN_UNRECOGNIZED:
 		return CKR_TOKEN_NOT_RECOGNIZED;
 	case P11U_TOKEN_STALLED:
@@ -289,6 +315,22 @@ CK_RV p11u_token_require_security_ops(const struct p11u_slot *slot, const char *
 		break;
 	}
 	return CKR_DEVICE_REMOVED;
+}
+
+CK_RV p11u_token_require_pin_management(const struct p11u_slot *slot, const char *what)
+{
+	if (slot->state != P11U_TOKEN_HICOS)
+		return p11u_token_require_security_ops(slot, what);
+	P11U_DEBUG(P11U_LOG_CARD,
+	           "%s refused without card I/O: no PIN change, unlock or free counter reading of "
+	           "first-generation cards is public (the CA releases a locked PIN)",
+	           what);
+	return CKR_FUNCTION_NOT_SUPPORTED;
+}
+
+bool p11u_token_has_keys(const struct p11u_slot *slot)
+{
+	return slot->state == P11U_TOKEN_FULL || slot->state == P11U_TOKEN_HICOS;
 }
 
 CK_RV p11u_token_usable(const struct p11u_slot *slot, bool uc)
@@ -324,6 +366,11 @@ static CK_FLAGS token_flags(const struct p11u_slot *slot, bool uc)
 	const struct p11u_counters *c = &slot->counters;
 	CK_FLAGS flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED;
 
+	if (slot->state == P11U_TOKEN_HICOS) /* the PIN counter of the last VERIFY answer */
+		return flags | CKF_LOGIN_REQUIRED |
+		       (c->known ? retry_flags(c->pin_tries, CKF_USER_PIN_COUNT_LOW,
+		                               CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED)
+		                 : 0);
 	if (slot->state != P11U_TOKEN_FULL)
 		return flags; /* read-only: nobody logs in, nothing is asked of the card */
 	flags |= CKF_LOGIN_REQUIRED;
@@ -431,7 +478,7 @@ CK_RV p11u_token_tries_left(struct p11u_call *call, CK_SLOT_ID slot_id, CK_ULONG
 	p11u_slot_sync(call->m, slot);
 	if (slot->info == NULL)
 		return slot->state == P11U_TOKEN_STALLED ? CKR_DEVICE_ERROR : CKR_TOKEN_NOT_PRESENT;
-	rv = p11u_token_require_security_ops(slot, "P11U_GetTriesLeft");
+	rv = p11u_token_require_pin_management(slot, "P11U_GetTriesLeft");
 	if (rv == CKR_OK)
 		rv = p11u_token_refresh_counters(call->m, slot, true);
 	if (rv != CKR_OK)
@@ -439,6 +486,21 @@ CK_RV p11u_token_tries_left(struct p11u_call *call, CK_SLOT_ID slot_id, CK_ULONG
 	*pin_tries = (CK_ULONG)slot->counters.pin_tries;
 	*user_code_tries = (CK_ULONG)slot->counters.user_code_tries;
 	return CKR_OK;
+}
+
+static CK_ULONG vendor_kind(enum p11u_card_kind kind)
+{
+	switch (kind) {
+	case P11U_CARD_KIND_TEST:
+		return P11UNLOCK_CARD_TEST;
+	case P11U_CARD_KIND_GEN1:
+		return P11UNLOCK_CARD_HICOS_GEN1;
+	case P11U_CARD_KIND_GEN2:
+		return P11UNLOCK_CARD_HICOS_GEN2;
+	case P11U_CARD_KIND_HICOS:
+		break;
+	}
+	return P11UNLOCK_CARD_HICOS;
 }
 
 CK_RV p11u_token_card_info(struct p11u_module *m, CK_SLOT_ID slot_id, P11UNLOCK_CARD_INFO *info)
@@ -465,8 +527,7 @@ CK_RV p11u_token_card_info(struct p11u_module *m, CK_SLOT_ID slot_id, P11UNLOCK_
 	memset(info, 0, sizeof *info);
 	info->version.major = P11UNLOCK_CARD_INFO_VERSION_MAJOR;
 	info->version.minor = P11UNLOCK_CARD_INFO_VERSION_MINOR;
-	info->kind =
-	    slot->info->kind == P11U_CARD_KIND_TEST ? P11UNLOCK_CARD_TEST : P11UNLOCK_CARD_HICOS;
+	info->kind = vendor_kind(slot->info->kind);
 	snprintf((char *)info->card_number, sizeof info->card_number, "%s",
 	         slot->info->card_number);
 	snprintf((char *)info->card_type, sizeof info->card_type, "%s", slot->info->card_type);

@@ -1,7 +1,9 @@
-/* The APDU trace never shows a secret: the data of VERIFY, CHANGE REFERENCE
- * DATA and RESET RETRY COUNTER and the plaintext of PSO DECIPHER (and the GET
- * RESPONSE after it) appear as lengths only.  Checked on the formatter and on
- * the whole P11UNLOCK_DEBUG log of real operations against the virtual card. */
+/* The APDU trace never shows a secret: the data of VERIFY (the protected 8C 20
+ * of a first-generation card too: it carries the PIN under a public key), CHANGE
+ * REFERENCE DATA and RESET RETRY COUNTER and the plaintext of PSO DECIPHER or of a
+ * gen1 card's raw RSA (and the GET RESPONSE after them) appear as lengths only.
+ * Checked on the formatter and on the whole P11UNLOCK_DEBUG log of real
+ * operations against the virtual card and its gen1 variant. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -17,7 +19,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "card/card.h"
+#include "card/card-int.h"
 #include "common/log.h"
 #include "test-card-transport.h"
 
@@ -135,6 +137,24 @@ static void test_chained_and_odd_variants_masked(void **state)
 	p11u_apdu_format_command(cmd, len, out, sizeof out);
 	assert_string_equal(out, "80 21 00 01 Lc=8 data=<8 bytes hidden>");
 	assert_secret_absent(out, PIN, 2);
+}
+
+/* The protected VERIFY of a first-generation card: class 8C, the IV and the cryptogram hidden. */
+static void test_protected_verify_masked(void **state)
+{
+	uint8_t data[P11U_HICOS_VERIFY_LC], cmd[64];
+	const uint8_t iv[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	char out[256], hex[8];
+	size_t len;
+
+	assert_true(p11u_hicos_verify_data((const uint8_t *)PIN, strlen(PIN), iv, data));
+	len = build(cmd, 0x8C, 0x20, 0x00, 0x01, data, sizeof data);
+	p11u_apdu_format_command(cmd, len, out, sizeof out);
+	assert_string_equal(out, "8C 20 00 01 Lc=32 data=<32 bytes hidden>");
+	for (size_t i = 0; i < sizeof data; i++) {
+		snprintf(hex, sizeof hex, "%02X %02X", data[i], data[(i + 1) % sizeof data]);
+		assert_null(strstr(out + strlen("8C 20 00 01 "), hex));
+	}
 }
 
 /* A malformed secret command shows no data at all. */
@@ -307,10 +327,78 @@ static void test_debug_log_hides_secrets(void **state)
 	free(log);
 }
 
+/* A gen1 card: the protected VERIFY and the raw RSA that deciphers, in the debug log. */
+static void test_gen1_debug_log_hides_secrets(void **state)
+{
+	const bool t0 = *(const bool *)*state;
+	struct test_card *tc = test_card_load(dir, "gen1.state", "card.state", t0);
+	struct p11u_card *card = NULL;
+	uint8_t block[256], cryptogram[256], plain[256];
+	size_t c_len = sizeof cryptogram, p_len = sizeof plain;
+	char *log = NULL;
+	size_t log_len = 0;
+	FILE *stream = open_memstream(&log, &log_len);
+	EVP_PKEY_CTX *ctx;
+	X509 *x509;
+
+	assert_non_null(stream);
+	setenv("P11UNLOCK_DEBUG", "1", 1);
+	p11u_log_reinit();
+	p11u_log_set_stream(stream);
+	assert_int_equal(p11u_card_open(&tc->transport, tc->atr, tc->atr_len, &card), P11U_CARD_OK);
+	p11u_card_enable_real_login(card, true);
+	assert_int_equal(p11u_card_verify(card, P11U_SECRET_PIN, (const uint8_t *)WRONG_PIN, 8,
+	                                  NULL),
+	                 P11U_CARD_E_SECRET_INCORRECT);
+	assert_int_equal(p11u_card_verify(card, P11U_SECRET_PIN, (const uint8_t *)PIN, 8, NULL),
+	                 P11U_CARD_OK);
+	/* A PKCS#1 block around PLAINTEXT, enciphered with the encryption certificate's key. */
+	const struct p11u_dir_cert *cert = &p11u_card_info(card)->dir->certs[1];
+	const unsigned char *p = cert->der;
+	x509 = d2i_X509(NULL, &p, (long)cert->len);
+	assert_non_null(x509);
+	memset(block, 0x5A, sizeof block);
+	block[0] = 0x00;
+	block[1] = 0x02;
+	block[256 - 33] = 0x00;
+	memcpy(block + 256 - 32, PLAINTEXT, 32);
+	ctx = EVP_PKEY_CTX_new(X509_get0_pubkey(x509), NULL);
+	assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING), 1);
+	assert_int_equal(EVP_PKEY_encrypt(ctx, cryptogram, &c_len, block, 256), 1);
+	EVP_PKEY_CTX_free(ctx);
+	X509_free(x509);
+	assert_int_equal(p11u_card_decipher(card, 0x05, P11U_RSA_RAW, cryptogram, c_len, plain,
+	                                    &p_len),
+	                 P11U_CARD_OK);
+	assert_memory_equal(plain, block, 256);
+	p11u_card_free(card);
+	p11u_log_set_stream(NULL);
+	unsetenv("P11UNLOCK_DEBUG");
+	p11u_log_reinit();
+	assert_int_equal(fclose(stream), 0);
+	test_card_free(tc);
+
+	assert_non_null(strstr(log, "> 8C 20 00 01 Lc=32 data=<32 bytes hidden>"));
+	assert_non_null(strstr(log, "< SW=63C2 len=0"));
+	assert_non_null(strstr(log, "> 80 C1 00 80 Le=128"));
+	assert_null(strstr(log, "80 20 00 01")); /* never a plaintext VERIFY */
+	assert_secret_absent(log, PIN, 4);
+	assert_secret_absent(log, WRONG_PIN, 4);
+	assert_secret_absent(log, PLAINTEXT, 4);
+	free(log);
+}
+
 static int group_setup(void **state)
 {
+	struct vcard_params gen1 = {.variant = VCARD_VARIANT_GEN1, .pin = PIN};
+	char path[PATH_MAX], err[512] = "";
+
 	dir = test_dir_new();
 	test_card_create(dir, "test.state", NULL, 0, PIN, USER_CODE);
+	snprintf(path, sizeof path, "%s/gen1.state", dir);
+	if (vcard_create(path, &gen1, err, sizeof err) != 0)
+		fail_msg("vcard_create: %s", err);
 	return 0;
 }
 
@@ -328,6 +416,7 @@ int main(void)
 	    cmocka_unit_test(test_change_command_masked),
 	    cmocka_unit_test(test_reset_command_masked),
 	    cmocka_unit_test(test_chained_and_odd_variants_masked),
+	    cmocka_unit_test(test_protected_verify_masked),
 	    cmocka_unit_test(test_malformed_secret_command_masked),
 	    cmocka_unit_test(test_decipher_response_masked),
 	    cmocka_unit_test(test_plain_apdus_shown),
@@ -336,6 +425,10 @@ int main(void)
 	     (void *)&t1},
 	    {"test_debug_log_hides_secrets (T=0)", test_debug_log_hides_secrets, NULL, NULL,
 	     (void *)&t0},
+	    {"test_gen1_debug_log_hides_secrets (T=1)", test_gen1_debug_log_hides_secrets, NULL,
+	     NULL, (void *)&t1},
+	    {"test_gen1_debug_log_hides_secrets (T=0)", test_gen1_debug_log_hides_secrets, NULL,
+	     NULL, (void *)&t0},
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

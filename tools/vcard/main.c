@@ -18,7 +18,8 @@
 static const char usage_text[] =
     "Usage: p11unlock-vcard COMMAND STATE [OPTIONS]\n"
     "\n"
-    "A virtual p11unlock TEST card (card type \"P11U V1\") served to a vsmartcard vpcd reader.\n"
+    "A virtual p11unlock TEST card (card type \"P11U V1\"; or, --variant, a virtual first- or\n"
+    "second-generation HiCOS card) served to a vsmartcard vpcd reader.\n"
     "STATE is the card's state file (its memory: PIN, user code, counters, keys).\n"
     "\n"
     "Commands:\n"
@@ -33,6 +34,8 @@ static const char usage_text[] =
     "      --key-bits N           RSA key size, 1024-3072 (default 2048)\n"
     "      --card-type TYPE       EF 0905 (default \"P11U V1\"; e.g. \"CHT V32N\" to test how\n"
     "                             the module treats real cards)\n"
+    "      --variant V            test (default), gen1 or gen2: answer as a first- or\n"
+    "                             second-generation HiCOS card (RSA-2048, directory files)\n"
     "      --corrupt-cert-slot S  root, issuing, encryption or signature: that slot of\n"
     "                             EF 08F2 holds junk, not a certificate (tests; repeatable)\n"
     "  run STATE [OPTIONS]        serve the card until SIGTERM (= card removed)\n"
@@ -143,6 +146,7 @@ enum {
 	OPT_KEY_BITS,
 	OPT_CARD_TYPE,
 	OPT_CORRUPT_CERT_SLOT,
+	OPT_VARIANT,
 	OPT_PORT,
 	OPT_HOST,
 	OPT_T0,
@@ -185,6 +189,16 @@ static int create_option(int opt, const char *arg, void *ctx)
 			return usage_error("--key-bits: not a number: %s", arg);
 		p->key_bits = (int)bits;
 		break;
+	case OPT_VARIANT:
+		if (strcmp(arg, "test") == 0)
+			p->variant = VCARD_VARIANT_TEST;
+		else if (strcmp(arg, "gen1") == 0)
+			p->variant = VCARD_VARIANT_GEN1;
+		else if (strcmp(arg, "gen2") == 0)
+			p->variant = VCARD_VARIANT_GEN2;
+		else
+			return usage_error("--variant: not test, gen1 or gen2: %s", arg);
+		break;
 	case OPT_CORRUPT_CERT_SLOT: {
 		/* In EF 08F2's slot order. */
 		static const char *const slots[] = {"root", "issuing", "encryption", "signature"};
@@ -217,6 +231,7 @@ static int cmd_create(int argc, char **argv)
 	    {"key-bits", required_argument, NULL, OPT_KEY_BITS},
 	    {"card-type", required_argument, NULL, OPT_CARD_TYPE},
 	    {"corrupt-cert-slot", required_argument, NULL, OPT_CORRUPT_CERT_SLOT},
+	    {"variant", required_argument, NULL, OPT_VARIANT},
 	    {NULL, 0, NULL, 0},
 	};
 	struct vcard_params params = {0};
@@ -355,6 +370,8 @@ static int cmd_status(int argc, char **argv)
 	printf("user_code_tries=%d\n", st.user_code_tries);
 	printf("pin_blocked=%d\n", st.pin_tries == 0);
 	printf("user_code_blocked=%d\n", st.user_code_tries == 0);
+	if (st.variant != VCARD_VARIANT_TEST)
+		printf("variant=%s\n", st.variant == VCARD_VARIANT_GEN1 ? "gen1" : "gen2");
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

@@ -114,30 +114,37 @@ static uint16_t parse_apdu(const uint8_t *apdu, size_t len, struct vcard_apdu *a
 
 /* Files. */
 
+#define ALL_VARIANTS (1u << VCARD_VARIANT_TEST | 1u << VCARD_VARIANT_GEN1 | 1u << VCARD_VARIANT_GEN2)
+#define REAL_CARDS   (1u << VCARD_VARIANT_GEN1 | 1u << VCARD_VARIANT_GEN2)
+
 static const struct file_def {
 	enum vcard_file id;
 	uint16_t fid;
 	enum vcard_file parent;
 	bool is_df;
+	unsigned variants; /* bit n: enum vcard_variant n has it */
 } files[] = {
-    {VCARD_FILE_MF, 0x3F00, VCARD_FILE_NONE, true},
-    {VCARD_FILE_DF_INFO, 0x0900, VCARD_FILE_MF, true},
-    {VCARD_FILE_DF_PKI, 0x5030, VCARD_FILE_MF, true},
-    {VCARD_FILE_EF_CARD_TYPE, 0x0905, VCARD_FILE_DF_INFO, false},
-    {VCARD_FILE_EF_CARD_NUMBER, 0x0903, VCARD_FILE_DF_INFO, false},
-    {VCARD_FILE_EF_CERT_STORE, 0x08F2, VCARD_FILE_DF_PKI, false},
+    {VCARD_FILE_MF, 0x3F00, VCARD_FILE_NONE, true,
+     1u << VCARD_VARIANT_TEST | 1u << VCARD_VARIANT_GEN1},
+    {VCARD_FILE_DF_INFO, 0x0900, VCARD_FILE_MF, true, ALL_VARIANTS},
+    {VCARD_FILE_DF_PKI, 0x5030, VCARD_FILE_MF, true, ALL_VARIANTS},
+    {VCARD_FILE_EF_CARD_TYPE, 0x0905, VCARD_FILE_DF_INFO, false, ALL_VARIANTS},
+    {VCARD_FILE_EF_CARD_NUMBER, 0x0903, VCARD_FILE_DF_INFO, false, ALL_VARIANTS},
+    {VCARD_FILE_EF_CERT_STORE, 0x08F2, VCARD_FILE_DF_PKI, false, ALL_VARIANTS},
+    {VCARD_FILE_EF_KEYS, 0x0810, VCARD_FILE_DF_PKI, false, REAL_CARDS},
+    {VCARD_FILE_EF_PUBKEYS, 0x0811, VCARD_FILE_DF_PKI, false, REAL_CARDS},
 };
 
 /* The file a FID names from the current DF: the MF and the DFs below it from
  * anywhere, an EF only from its own DF. */
-static const struct file_def *file_find(const struct vcard_session *s, uint16_t fid)
+static const struct file_def *file_find(const struct vcard *card, uint16_t fid)
 {
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		const struct file_def *f = &files[i];
 
-		if (f->fid != fid)
+		if (f->fid != fid || !(f->variants & (1u << card->data.variant)))
 			continue;
-		if (f->is_df || f->parent == s->current_df)
+		if (f->is_df || f->parent == card->session.current_df)
 			return f;
 	}
 	return NULL;
@@ -145,6 +152,8 @@ static const struct file_def *file_find(const struct vcard_session *s, uint16_t 
 
 static const uint8_t *file_content(const struct vcard *card, enum vcard_file ef, size_t *size)
 {
+	const struct vcard_dir_file *dir = &card->data.dir_files[card->session.current_dir_file];
+
 	switch (ef) {
 	case VCARD_FILE_EF_CARD_TYPE:
 		*size = sizeof(card->data.card_type);
@@ -155,34 +164,48 @@ static const uint8_t *file_content(const struct vcard *card, enum vcard_file ef,
 	case VCARD_FILE_EF_CERT_STORE:
 		*size = sizeof(card->data.cert_store);
 		return card->data.cert_store;
+	case VCARD_FILE_EF_DIR:
+		*size = dir->len;
+		return dir->data;
 	default:
 		*size = 0;
 		return NULL;
 	}
 }
 
-static size_t cmd_select(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
+uint16_t vcard_select_fid(struct vcard *card, uint16_t fid)
 {
 	struct vcard_session *s = &card->session;
-	const struct file_def *f;
+	const struct file_def *f = file_find(card, fid);
+	int dir = vcard_dir_file_index(&card->data, fid);
 
-	if (a->p1 != 0x00 || a->p2 != 0x00)
-		return vcard_respond_sw(resp, SW_WRONG_P1P2);
-	if (a->lc != 2)
-		return vcard_respond_sw(resp, SW_WRONG_LENGTH);
-	f = file_find(s, (uint16_t)(a->data[0] << 8 | a->data[1]));
+	if (!f && dir >= 0 && s->current_df == VCARD_FILE_DF_PKI) {
+		s->current_ef = VCARD_FILE_EF_DIR;
+		s->current_dir_file = (size_t)dir;
+		return SW_OK;
+	}
 	if (!f)
-		return vcard_respond_sw(resp, SW_FILE_NOT_FOUND);
+		return SW_FILE_NOT_FOUND;
 	if (f->is_df) {
 		s->current_df = f->id;
 		s->current_ef = VCARD_FILE_NONE;
 	} else {
 		s->current_ef = f->id;
 	}
-	return vcard_respond_sw(resp, SW_OK);
+	return SW_OK;
 }
 
-static size_t cmd_read_binary(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
+static size_t cmd_select(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
+{
+	if (a->p1 != 0x00 || a->p2 != 0x00)
+		return vcard_respond_sw(resp, SW_WRONG_P1P2);
+	if (a->lc != 2)
+		return vcard_respond_sw(resp, SW_WRONG_LENGTH);
+	return vcard_respond_sw(resp, vcard_select_fid(card, (uint16_t)(a->data[0] << 8 | a->data[1])));
+}
+
+size_t vcard_read_binary(struct vcard *card, const struct vcard_apdu *a, size_t le_max,
+                         uint8_t *resp)
 {
 	const uint8_t *content;
 	size_t size, offset, avail;
@@ -190,8 +213,11 @@ static size_t cmd_read_binary(struct vcard *card, const struct vcard_apdu *a, ui
 	if (a->p1 & 0x80)
 		return vcard_respond_sw(resp,
 		                        SW_WRONG_P1P2); /* short EF identifiers: not supported */
-	if (a->lc != 0 || !a->has_le)
+	if (a->lc != 0 || !a->has_le || a->le > le_max)
 		return vcard_respond_sw(resp, SW_WRONG_LENGTH);
+	if (card->session.current_ef == VCARD_FILE_EF_KEYS ||
+	    card->session.current_ef == VCARD_FILE_EF_PUBKEYS)
+		return vcard_respond_sw(resp, SW_NOT_ALLOWED); /* record files */
 	content = file_content(card, card->session.current_ef, &size);
 	if (!content)
 		return vcard_respond_sw(resp, SW_FILE_NOT_FOUND); /* no current EF */
@@ -207,7 +233,12 @@ static size_t cmd_read_binary(struct vcard *card, const struct vcard_apdu *a, ui
 	return vcard_respond_data(card, content + offset, avail, SW_END_OF_FILE, false, resp);
 }
 
-static size_t cmd_get_response(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
+static size_t cmd_read_binary(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
+{
+	return vcard_read_binary(card, a, VCARD_SHORT_LE_MAX, resp);
+}
+
+size_t vcard_cmd_get_response(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
 {
 	struct vcard_session *s = &card->session;
 	size_t remaining, avail;
@@ -234,7 +265,7 @@ static const struct command {
 } commands[] = {
     {0xA4, true, cmd_select},
     {0xB0, false, cmd_read_binary},
-    {0xC0, false, cmd_get_response},
+    {0xC0, false, vcard_cmd_get_response},
     {0x20, true, vcard_cmd_verify},
     {0x24, true, vcard_cmd_change_reference_data},
     {0x2C, true, vcard_cmd_reset_retry_counter},
@@ -281,6 +312,9 @@ static bool command_is_secret(const struct vcard *card, const uint8_t *apdu, siz
 		return len >= 4 && apdu[2] == 0x80 && apdu[3] == 0x86;
 	case INS_GET_RESPONSE:
 		return pending_active(&card->session) && card->session.pending.secret;
+	case 0xEA: /* gen1 raw RSA: its result may be plaintext */
+	case 0xC1:
+		return card->data.variant == VCARD_VARIANT_GEN1;
 	default:
 		return false;
 	}
@@ -399,6 +433,8 @@ size_t vcard_process(struct vcard *card, const uint8_t *apdu, size_t apdu_len, u
 		pending_drop(s);
 	if (sw != 0)
 		return vcard_respond_sw(resp, sw);
+	if (card->data.variant != VCARD_VARIANT_TEST)
+		return vcard_hicos_command(card, &a, resp);
 
 	cmd = command_find(a.ins);
 	if (!class_ok(&a, cmd))

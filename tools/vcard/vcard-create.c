@@ -1,7 +1,8 @@
 /* Personalization: a root CA, an issuing CA signed by it, two RSA key pairs and
  * their certificates (signature: digitalSignature + nonRepudiation; encryption:
  * keyEncipherment + dataEncipherment), laid out in EF 08F2 as on real cards,
- * and written to a new state file. */
+ * the directory files of a gen1 or gen2 card (vcard-pkcs15.c), and written to a
+ * new state file. */
 #include "config.h"
 
 #include <stdio.h>
@@ -52,7 +53,13 @@ static void apply_defaults(struct vcard_params *p, const struct vcard_params *gi
 	TAKE(key_bits)
 	TAKE(card_type)
 	TAKE(junk_cert_slots)
+	TAKE(variant)
 #undef TAKE
+	/* A real-card variant announces a real card's type unless told otherwise. */
+	if (!given->card_type && p->variant == VCARD_VARIANT_GEN1)
+		p->card_type = "CHT V32N";
+	if (!given->card_type && p->variant == VCARD_VARIANT_GEN2)
+		p->card_type = "HiCOS GPPKI";
 }
 
 /* Dates: YYYY-MM-DD, a real calendar day. */
@@ -122,6 +129,13 @@ static int check_params(const struct vcard_params *p, char nb[16], char na[16], 
 		vcard_set_error(
 		    err, err_size,
 		    "the user code must be 6 to 10 printable ASCII characters (0x21-0x7E)");
+		return -1;
+	}
+	if (p->variant != VCARD_VARIANT_TEST && p->key_bits != VCARD_HICOS_KEY_BITS) {
+		vcard_set_error(err, err_size,
+		                "key size %d: a gen1 or gen2 card has RSA-2048 keys (its raw RSA "
+		                "commands take two halves of 128 bytes)",
+		                p->key_bits);
 		return -1;
 	}
 	if (p->key_bits < VCARD_KEY_BITS_MIN || p->key_bits > VCARD_KEY_BITS_MAX ||
@@ -421,6 +435,10 @@ int vcard_create(const char *state_path, const struct vcard_params *params, char
 	for (int slot = 0; slot < VCARD_CERT_SLOTS; slot++)
 		if (p.junk_cert_slots & (1u << slot))
 			store_junk(b.data.cert_store, (enum vcard_cert_slot)slot);
+	b.data.variant = p.variant;
+	if (p.variant != VCARD_VARIANT_TEST &&
+	    vcard_pkcs15_personalize(&b.data, err, err_size) != 0)
+		goto out;
 	memcpy(b.data.pin, p.pin, strlen(p.pin) + 1);
 	memcpy(b.data.user_code, p.user_code, strlen(p.user_code) + 1);
 	b.data.pin_tries = VCARD_TRIES_MAX;

@@ -45,6 +45,14 @@ enum vcard_cert_slot {
 #define VCARD_KEY_BITS_MIN   1024
 #define VCARD_KEY_BITS_MAX   3072
 
+/* Real-card variants (docs/card-profile.md, "Real cards"). */
+#define VCARD_DIR_FILE_MAX    4096 /* a directory file, or the data file 4108 */
+#define VCARD_DIR_FILES       5    /* 4100, 4101, 4104, 4107, 4108 */
+#define VCARD_HICOS_READ_MAX  0xC8 /* gen1: READ BINARY of at most 0xC8 bytes */
+#define VCARD_HICOS_KEY_BITS  2048 /* gen1 and gen2: raw RSA-2048 */
+#define VCARD_HICOS_REF_SIGN  0x01 /* key references ([ours]; the records r .. r+3 of EF 0811) */
+#define VCARD_HICOS_REF_CRYPT 0x05
+
 /* Transport limits. */
 #define VCARD_CHAIN_MAX    1024                     /* command data of a whole chain */
 #define VCARD_RESPONSE_MAX (VCARD_KEY_BITS_MAX / 8) /* largest response data */
@@ -60,9 +68,13 @@ enum {
 	SW_LAST_OF_CHAIN_EXPECTED = 0x6883,
 	SW_SECURITY_NOT_SATISFIED = 0x6982,
 	SW_BLOCKED = 0x6983,
-	SW_NO_RESPONSE_DATA = 0x6985,
+	SW_NO_RESPONSE_DATA = 0x6985, /* GET RESPONSE with nothing waiting */
 	SW_WRONG_DATA = 0x6A80,
 	SW_FILE_NOT_FOUND = 0x6A82,
+	SW_RECORD_NOT_FOUND = 0x6A83,
+	SW_REF_NOT_FOUND = 0x6A88,
+	SW_NOT_ALLOWED = 0x6981, /* command incompatible with the file structure */
+	SW_CONDITIONS = 0x6985,  /* conditions of use not satisfied */
 	SW_WRONG_P1P2 = 0x6A86,
 	SW_WRONG_OFFSET = 0x6B00,
 	SW_WRONG_LE = 0x6C00, /* | exact count */
@@ -71,8 +83,17 @@ enum {
 	SW_TRIES_LEFT = 0x63C0, /* | tries left */
 };
 
+/* An EF of DF 5030 that gen1 and gen2 cards have and the test card has not. */
+struct vcard_dir_file {
+	uint16_t fid;
+	size_t len;
+	uint8_t data[VCARD_DIR_FILE_MAX];
+};
+
 /* Everything the state file holds: the card's persistent memory. */
 struct vcard_data {
+	enum vcard_variant variant;
+	struct vcard_dir_file dir_files[VCARD_DIR_FILES]; /* gen1, gen2 */
 	uint8_t card_type[VCARD_CARD_TYPE_SIZE];
 	uint8_t card_number[VCARD_CARD_NUMBER_SIZE];
 	uint8_t cert_store[VCARD_CERT_STORE_SIZE];
@@ -92,6 +113,10 @@ enum vcard_file {
 	VCARD_FILE_EF_CARD_TYPE,
 	VCARD_FILE_EF_CARD_NUMBER,
 	VCARD_FILE_EF_CERT_STORE,
+	VCARD_FILE_EF_KEYS,     /* EF 0810: gen1 key file (VERIFY, EA) */
+	VCARD_FILE_EF_PUBKEYS,  /* EF 0811: key records */
+	VCARD_FILE_EF_DIR,      /* EF 4100 .. 4108 (dir_files[current_dir_file]) */
+	VCARD_FILE_APPLET,      /* gen2: the GPPKI applet, the root of its files */
 };
 
 /* A security environment set by MSE SET. */
@@ -114,6 +139,16 @@ struct vcard_session {
 	enum vcard_file current_ef; /* VCARD_FILE_NONE when a DF was selected last */
 	struct vcard_se se_sign;
 	struct vcard_se se_decipher;
+	size_t current_dir_file; /* which dir_files[] VCARD_FILE_EF_DIR is */
+	bool applet_selected;    /* gen2 */
+	/* gen1 raw RSA: the first half of the input (EA 82), the last half of the result (C1). */
+	struct {
+		bool have_first;
+		uint8_t ref;
+		uint8_t first[128];
+		bool have_rest;
+		uint8_t rest[128];
+	} rsa;
 	struct {
 		bool active;
 		uint8_t ins, p1, p2;
@@ -183,7 +218,29 @@ size_t vcard_respond_sw(uint8_t *resp, uint16_t sw);
 size_t vcard_respond_data(struct vcard *card, const uint8_t *data, size_t len, uint16_t sw,
                           bool secret, uint8_t *resp);
 
+/* vcard-apdu.c: the file commands, shared with the real-card variants. */
+size_t vcard_cmd_get_response(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp);
+/* Makes FID the current file as SELECT does (the DFs from anywhere, an EF from its DF); returns
+ * SW_OK or SW_FILE_NOT_FOUND. */
+uint16_t vcard_select_fid(struct vcard *card, uint16_t fid);
+/* READ BINARY of the current EF, Le at most le_max. */
+size_t vcard_read_binary(struct vcard *card, const struct vcard_apdu *a, size_t le_max,
+                         uint8_t *resp);
+
+/* vcard-hicos.c: the commands of the gen1 and gen2 variants (every class and instruction). */
+size_t vcard_hicos_command(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp);
+/* The ATR's historical bytes of a variant. */
+const char *vcard_hicos_atr_mark(enum vcard_variant variant);
+
+/* vcard-pkcs15.c: personalization of the directory files of a gen1 or gen2 card. */
+int vcard_pkcs15_personalize(struct vcard_data *data, char *err, size_t err_size);
+/* The index of EF fid in data->dir_files, or -1. */
+int vcard_dir_file_index(const struct vcard_data *data, uint16_t fid);
+
 /* vcard-security.c: the security and crypto commands. */
+/* A PIN presented (already in plaintext): counts a wrong one (persisted first), puts the counter
+ * back on a right one; the status word of the check (9000, 63Cx, 6983, 6581). */
+uint16_t vcard_check_pin(struct vcard *card, const uint8_t *pin, size_t len);
 size_t vcard_cmd_verify(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp);
 size_t vcard_cmd_change_reference_data(struct vcard *card, const struct vcard_apdu *a,
                                        uint8_t *resp);

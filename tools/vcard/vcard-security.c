@@ -76,9 +76,38 @@ static uint16_t commit_or_undo(struct vcard *card, const struct vcard_data *befo
 	return SW_MEMORY_FAILURE;
 }
 
-size_t vcard_cmd_verify(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
+/* A presented secret whose format was checked: blocked, wrong (counted and persisted first) or
+ * right (counter back to the maximum, verified). */
+static uint16_t check_secret(struct vcard *card, const struct secret_ref *sec, const uint8_t *given,
+                             size_t len)
 {
 	struct vcard_data before;
+	uint16_t sw = SW_OK;
+
+	if (*sec->tries == 0)
+		return SW_BLOCKED;
+	if (!secret_matches(sec, given, len))
+		return secret_wrong(card, sec);
+	if (*sec->tries != VCARD_TRIES_MAX) {
+		memcpy(&before, &card->data, sizeof(before));
+		*sec->tries = VCARD_TRIES_MAX;
+		sw = commit_or_undo(card, &before);
+		OPENSSL_cleanse(&before, sizeof(before));
+	}
+	if (sw == SW_OK)
+		*sec->verified = true;
+	return sw;
+}
+
+uint16_t vcard_check_pin(struct vcard *card, const uint8_t *pin, size_t len)
+{
+	struct secret_ref sec = secret_for(card, VCARD_REF_PIN);
+
+	return check_secret(card, &sec, pin, len);
+}
+
+size_t vcard_cmd_verify(struct vcard *card, const struct vcard_apdu *a, uint8_t *resp)
+{
 	struct secret_ref sec;
 	uint16_t sw;
 
@@ -95,20 +124,7 @@ size_t vcard_cmd_verify(struct vcard *card, const struct vcard_apdu *a, uint8_t 
 	}
 	if (!vcard_secret_format_ok(a->p2, a->data, a->lc, &sw))
 		return vcard_respond_sw(resp, sw);
-	if (*sec.tries == 0)
-		return vcard_respond_sw(resp, SW_BLOCKED);
-	if (!secret_matches(&sec, a->data, a->lc))
-		return vcard_respond_sw(resp, secret_wrong(card, &sec));
-	sw = SW_OK;
-	if (*sec.tries != VCARD_TRIES_MAX) {
-		memcpy(&before, &card->data, sizeof(before));
-		*sec.tries = VCARD_TRIES_MAX;
-		sw = commit_or_undo(card, &before);
-		OPENSSL_cleanse(&before, sizeof(before));
-	}
-	if (sw == SW_OK)
-		*sec.verified = true;
-	return vcard_respond_sw(resp, sw);
+	return vcard_respond_sw(resp, check_secret(card, &sec, a->data, a->lc));
 }
 
 /* Data of CHANGE REFERENCE DATA and RESET RETRY COUNTER: len1 || first || len2 || second. */

@@ -11,8 +11,10 @@
  *   user_code_tries=<0..3>
  *   sign_key=<hex DER>             RSAPrivateKey (PKCS#1) of key reference 0x01
  *   decrypt_key=<hex DER>          RSAPrivateKey (PKCS#1) of key reference 0x02
+ *   variant=gen1|gen2              only for a real-card variant, which then also has
+ *   ef_4100=<hex> ... ef_4108=<hex>  its directory files and data file (up to 4096 bytes each)
  *
- * Every field appears exactly once.  The file is rewritten atomically (temp
+ * Every field appears exactly once (variant and ef_41xx: all or none).  The file is rewritten atomically (temp
  * file in the same directory, fsync, rename, fsync of the directory), so a
  * card killed at any moment leaves the old or the new state, never a torn one.
  * It holds the PIN, the user code and the private keys: mode 0600.
@@ -162,6 +164,15 @@ static void format_state(const struct vcard_data *data, struct text *t)
 	text_add_field_int(t, "user_code_tries", data->user_code_tries);
 	text_add_field_key(t, "sign_key", data->sign_key);
 	text_add_field_key(t, "decrypt_key", data->decrypt_key);
+	if (data->variant == VCARD_VARIANT_TEST)
+		return;
+	text_add_str(t, data->variant == VCARD_VARIANT_GEN1 ? "variant=gen1\n" : "variant=gen2\n");
+	for (size_t i = 0; i < VCARD_DIR_FILES; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "ef_%04x", data->dir_files[i].fid);
+		text_add_field_hex(t, name, data->dir_files[i].data, data->dir_files[i].len);
+	}
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -465,6 +476,39 @@ static int load_decrypt_key(struct loader *ld, const char *field, const char *va
 	return load_key(ld, field, value, len, &ld->data->decrypt_key);
 }
 
+static int load_variant(struct loader *ld, const char *field, const char *value, size_t len)
+{
+	if (len == 4 && memcmp(value, "gen1", 4) == 0)
+		ld->data->variant = VCARD_VARIANT_GEN1;
+	else if (len == 4 && memcmp(value, "gen2", 4) == 0)
+		ld->data->variant = VCARD_VARIANT_GEN2;
+	else
+		return load_fail(ld, field, "not gen1 or gen2");
+	return 0;
+}
+
+/* ef_41xx: the field's name gives the FID (ef_4100 ... ef_4108). */
+static int load_dir_file(struct loader *ld, const char *field, const char *value, size_t len)
+{
+	static const uint16_t fids[VCARD_DIR_FILES] = {0x4100, 0x4101, 0x4104, 0x4107, 0x4108};
+	unsigned fid = (unsigned)strtoul(field + 3, NULL, 16);
+
+	for (size_t i = 0; i < VCARD_DIR_FILES; i++) {
+		struct vcard_dir_file *f = &ld->data->dir_files[i];
+		long n;
+
+		if (fids[i] != fid)
+			continue;
+		n = hex_decode(value, len, f->data, sizeof(f->data));
+		if (n < 0)
+			return load_fail(ld, field, "not hex of at most 4096 bytes");
+		f->fid = fids[i];
+		f->len = (size_t)n;
+		return 0;
+	}
+	return load_fail(ld, field, "not a directory file");
+}
+
 static int load_format(struct loader *ld, const char *field, const char *value, size_t len)
 {
 	if (len != strlen(STATE_FORMAT) || memcmp(value, STATE_FORMAT, len) != 0)
@@ -475,17 +519,24 @@ static int load_format(struct loader *ld, const char *field, const char *value, 
 static const struct field {
 	const char *name;
 	int (*load)(struct loader *ld, const char *field, const char *value, size_t len);
+	bool variant_only; /* present exactly when variant is */
 } fields[] = {
-    {"format", load_format},
-    {"ef_0905", load_card_type},
-    {"ef_0903", load_card_number},
-    {"ef_08f2", load_cert_store},
-    {"pin", load_pin},
-    {"user_code", load_user_code},
-    {"pin_tries", load_pin_tries},
-    {"user_code_tries", load_user_code_tries},
-    {"sign_key", load_sign_key},
-    {"decrypt_key", load_decrypt_key},
+    {"format", load_format, false},
+    {"ef_0905", load_card_type, false},
+    {"ef_0903", load_card_number, false},
+    {"ef_08f2", load_cert_store, false},
+    {"pin", load_pin, false},
+    {"user_code", load_user_code, false},
+    {"pin_tries", load_pin_tries, false},
+    {"user_code_tries", load_user_code_tries, false},
+    {"sign_key", load_sign_key, false},
+    {"decrypt_key", load_decrypt_key, false},
+    {"variant", load_variant, true},
+    {"ef_4100", load_dir_file, true},
+    {"ef_4101", load_dir_file, true},
+    {"ef_4104", load_dir_file, true},
+    {"ef_4107", load_dir_file, true},
+    {"ef_4108", load_dir_file, true},
 };
 
 #define FIELD_COUNT (sizeof(fields) / sizeof(fields[0]))
@@ -531,9 +582,13 @@ static int parse_state(struct loader *ld, char *text, size_t len)
 			return -1;
 		pos += line_len + (nl ? 1 : 0);
 	}
-	for (size_t i = 0; i < FIELD_COUNT; i++)
-		if (!seen[i])
-			return load_fail(ld, fields[i].name, "missing");
+	for (size_t i = 0; i < FIELD_COUNT; i++) {
+		bool wanted = !fields[i].variant_only || ld->data->variant != VCARD_VARIANT_TEST;
+
+		if (seen[i] != wanted)
+			return load_fail(ld, fields[i].name,
+			                 wanted ? "missing" : "only with variant=gen1|gen2");
+	}
 	return 0;
 }
 

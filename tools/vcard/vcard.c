@@ -111,11 +111,38 @@ void vcard_set_t0(struct vcard *card, bool t0)
 	card->t0 = t0;
 }
 
+/* A real-card variant's ATR ([ours]): the same form as the test card's, its mark as the
+ * historical bytes ("CHTMOICA" as on first-generation cards). */
+static size_t hicos_atr(const struct vcard *card, uint8_t *atr, size_t atr_size)
+{
+	const char *mark = vcard_hicos_atr_mark(card->data.variant);
+	size_t k = strlen(mark), len = card->t0 ? 2 + k : 4 + k;
+	uint8_t tck = 0;
+
+	if (atr_size < len)
+		return 0;
+	atr[0] = 0x3B;
+	if (card->t0) {
+		atr[1] = (uint8_t)k; /* no interface bytes: T=0 */
+		memcpy(atr + 2, mark, k);
+		return len;
+	}
+	atr[1] = (uint8_t)(0x80 | k); /* TD1 follows */
+	atr[2] = 0x01;                /* T=1 */
+	memcpy(atr + 3, mark, k);
+	for (size_t i = 1; i < len - 1; i++)
+		tck ^= atr[i];
+	atr[len - 1] = tck;
+	return len;
+}
+
 size_t vcard_atr(const struct vcard *card, uint8_t *atr, size_t atr_size)
 {
 	const uint8_t *src = card->t0 ? atr_t0 : atr_t1;
 	size_t len = card->t0 ? sizeof(atr_t0) : sizeof(atr_t1);
 
+	if (card->data.variant != VCARD_VARIANT_TEST)
+		return hicos_atr(card, atr, atr_size);
 	if (atr_size < len)
 		return 0;
 	memcpy(atr, src, len);
@@ -156,6 +183,24 @@ void vcard_get_status(const struct vcard *card, struct vcard_status *status)
 	memcpy(status->card_type, card->data.card_type, len);
 	status->pin_tries = card->data.pin_tries;
 	status->user_code_tries = card->data.user_code_tries;
+	status->variant = card->data.variant;
+}
+
+int vcard_set_file(struct vcard *card, uint16_t fid, const uint8_t *data, size_t len, char *err,
+                   size_t err_size)
+{
+	int i = vcard_dir_file_index(&card->data, fid);
+	struct vcard_dir_file *f;
+
+	if (i < 0 || len > VCARD_DIR_FILE_MAX || (len > 0 && !data)) {
+		vcard_set_error(err, err_size, "EF %04X: not a file this card can replace", fid);
+		return -1;
+	}
+	f = &card->data.dir_files[i];
+	if (len > 0)
+		memcpy(f->data, data, len);
+	f->len = len;
+	return vcard_data_save(&card->data, card->state_path, &card->file_id, err, err_size);
 }
 
 int vcard_reset_user_code(struct vcard *card, const char *new_user_code, char *err, size_t err_size)

@@ -16,6 +16,14 @@
 /* Largest response vcard_process can produce: 256 data bytes + SW. */
 #define VCARD_RESP_MAX 258
 
+/* What the card answers as: the p11unlock test card's profile, or a first- or second-generation
+ * HiCOS card as the public traces show them (docs/card-profile.md, "Real cards"). */
+enum vcard_variant {
+	VCARD_VARIANT_TEST = 0,
+	VCARD_VARIANT_GEN1,
+	VCARD_VARIANT_GEN2,
+};
+
 struct vcard_params {
 	const char *card_number; /* default "XC00000000091349" */
 	const char *holder_dn; /* default "C=TW,O=組織及團體憑證管理中心憑證測試中心" (UTF-8) */
@@ -24,7 +32,8 @@ struct vcard_params {
 	const char *pin;        /* default "123456" */
 	const char *user_code;  /* default "Ab12cd34" */
 	int key_bits;           /* default 2048; 1024..3072 */
-	const char *card_type;  /* default "P11U V1" */
+	const char *card_type;  /* default "P11U V1" ("CHT V32N" for gen1, "HiCOS GPPKI" for gen2) */
+	enum vcard_variant variant; /* gen1 and gen2 take RSA-2048 keys only */
 	/* Tests: bit n set = slot n of EF 08F2 (0 root CA, 1 issuing CA, 2 encryption,
 	 * 3 signature) holds junk instead of its certificate (VCARD_JUNK_CERT_LEN). */
 	unsigned junk_cert_slots;
@@ -38,6 +47,7 @@ struct vcard_params {
 struct vcard_status {
 	char card_number[17];
 	char card_type[25];
+	enum vcard_variant variant;
 	int pin_tries;
 	int user_code_tries;
 };
@@ -68,7 +78,8 @@ void vcard_reset(struct vcard *card);
 size_t vcard_process(struct vcard *card, const uint8_t *apdu, size_t apdu_len, uint8_t *resp);
 
 /* Whether the last processed command's data or response must be redacted in a log
- * (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, PSO DECIPHER and its GET RESPONSE). */
+ * (VERIFY in every class, the protected 8C 20 included, CHANGE REFERENCE DATA, RESET RETRY
+ * COUNTER, PSO DECIPHER, a gen1 card's raw RSA (EA, C1) and their GET RESPONSE). */
 bool vcard_last_was_secret(const struct vcard *card);
 
 void vcard_get_status(const struct vcard *card, struct vcard_status *status);
@@ -76,6 +87,12 @@ void vcard_get_status(const struct vcard *card, struct vcard_status *status);
 /* The CA's out-of-band user-code reset: new user code, user-code counter back to 3. */
 int vcard_reset_user_code(struct vcard *card, const char *new_user_code, char *err,
                           size_t err_size);
+
+/* Tests of the module against hostile cards: replaces the content of an EF of DF 5030 of a gen1 or
+ * gen2 card (a directory file 4100, 4101, 4104, 4107, or the data file 4108; at most 4096
+ * bytes), in memory and in STATE.  Returns 0, or -1 with a message. */
+int vcard_set_file(struct vcard *card, uint16_t fid, const uint8_t *data, size_t len, char *err,
+                   size_t err_size);
 
 /* Writes root-ca.pem, issuing-ca.pem, encryption.pem, signature.pem (and the chain) into DIR. */
 int vcard_export(const struct vcard *card, const char *dir, char *err, size_t err_size);
