@@ -4,3 +4,4 @@ include tests/integration/pkcs11.mk
 include tests/integration/tool.mk
 include tests/integration/unlock.mk
 include tests/integration/clients.mk
+include tests/integration/clients2.mk
