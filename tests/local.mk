@@ -5,3 +5,4 @@ include tests/integration/tool.mk
 include tests/integration/unlock.mk
 include tests/integration/clients.mk
 include tests/integration/clients2.mk
+include tests/integration/hicos.mk

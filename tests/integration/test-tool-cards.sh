@@ -77,8 +77,9 @@ like "$OUT" "    Read-only card: its lock is released by the CA, not by this too
 tool_run "$answers"
 is "$RC" 7 "CHT V32N: unlock refused, exit 7"
 is "$ERR" "Card TP03000000001349 is a real HiCOS card. Its lock is released through the web page or an office of the Organizations and Groups Certification Authority (XCA).
-This tool does not touch real cards: their PIN reset commands are not public, and a command the card does not expect could cost you a try." \
-	"CHT V32N: the CA hint and why the tool does not touch it"
+This tool does not touch real cards: their PIN reset commands are not public, and a command the card does not expect could cost you a try.
+The CA's web page: https://xca.nat.gov.tw/" \
+	"CHT V32N: the CA hint, its web page and why the tool does not touch it"
 tool_run "$PIN"$'\n'"654321"$'\n'"654321"$'\n' --change-pin
 is "$RC" 7 "CHT V32N: --change-pin refused, exit 7"
 is "$(grep -cE 'INS=(20|24|2C) ' "$(card_log hicos)")" 0 "CHT V32N: no VERIFY (nor CHANGE, RESET) in the card's log"

@@ -128,6 +128,26 @@ const char *ca_display_name(enum ca_id ca)
 	return _("your CA");
 }
 
+/* The CAs' own sites (not a deep link: those move); each leads to its card services. */
+const char *ca_web_page(enum ca_id ca)
+{
+	switch (ca) {
+	case CA_MOICA:
+		return "https://moica.nat.gov.tw/";
+	case CA_GCA:
+		return "https://gca.nat.gov.tw/";
+	case CA_XCA:
+		return "https://xca.nat.gov.tw/";
+	case CA_MOEACA:
+		return "https://moeaca.nat.gov.tw/";
+	case CA_HCA:
+		return "https://hca.nat.gov.tw/";
+	case CA_UNKNOWN:
+		break;
+	}
+	return NULL;
+}
+
 static bool asn1_time_to_time_t(const ASN1_TIME *asn1, time_t *out)
 {
 	struct tm tm;

@@ -51,6 +51,9 @@ enum ca_id ca_from_issuer(const X509_NAME *issuer);
 /* The CA's name in the current language ("your CA" for CA_UNKNOWN). */
 const char *ca_display_name(enum ca_id ca);
 
+/* The CA's web site, where a real card's lock release starts, or NULL for CA_UNKNOWN. */
+const char *ca_web_page(enum ca_id ca);
+
 /* The date of an instant in local time. */
 void civil_date_from_time(time_t t, struct civil_date *date);
 

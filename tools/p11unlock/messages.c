@@ -112,13 +112,19 @@ char *msg_card_chosen(const struct card *card)
 	return text_chomp(xasprintf(_("Card %s is chosen.\n"), card->serial));
 }
 
+/* Instead of the release: where it happens (the site of the CA named by the certificate). */
 char *msg_hicos_refusal(const struct card *card)
 {
-	return text_chomp(xasprintf(
+	const char *page = ca_web_page(card_ca(card));
+	char *text = text_chomp(xasprintf(
 	    _("Card %s is a real HiCOS card. Its lock is released through the web page or an "
 	      "office of %s.\nThis tool does not touch real cards: their PIN reset commands are "
 	      "not public, and a command the card does not expect could cost you a try.\n"),
 	    card->serial, ca_display_name(card_ca(card))));
+
+	if (page == NULL)
+		return text;
+	return lines(text, text_chomp(xasprintf(_("The CA's web page: %s\n"), page)));
 }
 
 char *msg_foreign_refusal(const struct card *card)

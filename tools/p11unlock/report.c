@@ -81,8 +81,21 @@ void report_card_text(FILE *out, size_t index, const struct card *card, bool ver
 	}
 	switch (card->kind) {
 	case CARD_HICOS:
-		line(out, "",
-		     _("Read-only card: its lock is released by the CA, not by this tool."), "");
+		/* A first-generation card with the module's hicos_login on logs in and signs. */
+		if (card->token_info.flags & CKF_LOGIN_REQUIRED)
+			line(
+			    out, "",
+			    _("Real HiCOS card: its lock is released by the CA, not by this tool."),
+			    "");
+		else
+			line(out, "",
+			     _("Read-only card: its lock is released by the CA, not by this tool."),
+			     "");
+		if (card->hicos_login_off)
+			line(out, "",
+			     _("PIN login, signing and decryption are off: hicos_login = yes in "
+			       "p11unlock.conf turns them on (see the README)."),
+			     "");
 		return;
 	case CARD_FOREIGN:
 		tries_line(out, _("PIN: "), &card->pin, true);

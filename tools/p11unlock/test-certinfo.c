@@ -143,6 +143,18 @@ static void test_ca_display_name(void **state)
 	test_lang_set("en");
 }
 
+/* Each CA's site, whatever the language; none for an unknown issuer. */
+static void test_ca_web_page(void **state)
+{
+	(void)state;
+	assert_string_equal(ca_web_page(CA_MOICA), "https://moica.nat.gov.tw/");
+	assert_string_equal(ca_web_page(CA_GCA), "https://gca.nat.gov.tw/");
+	assert_string_equal(ca_web_page(CA_XCA), "https://xca.nat.gov.tw/");
+	assert_string_equal(ca_web_page(CA_MOEACA), "https://moeaca.nat.gov.tw/");
+	assert_string_equal(ca_web_page(CA_HCA), "https://hca.nat.gov.tw/");
+	assert_null(ca_web_page(CA_UNKNOWN));
+}
+
 static time_t utc(int year, int month, int day, int hour)
 {
 	struct tm tm = {
@@ -274,10 +286,10 @@ static void test_cert_facts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dn_format),       cmocka_unit_test(test_ca_from_issuer),
-	    cmocka_unit_test(test_ca_display_name), cmocka_unit_test(test_dates_en),
-	    cmocka_unit_test(test_dates_zh),        cmocka_unit_test(test_dates_local_time),
-	    cmocka_unit_test(test_cert_facts),
+	    cmocka_unit_test(test_dn_format),        cmocka_unit_test(test_ca_from_issuer),
+	    cmocka_unit_test(test_ca_display_name),  cmocka_unit_test(test_ca_web_page),
+	    cmocka_unit_test(test_dates_en),         cmocka_unit_test(test_dates_zh),
+	    cmocka_unit_test(test_dates_local_time), cmocka_unit_test(test_cert_facts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

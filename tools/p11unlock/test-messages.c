@@ -395,10 +395,11 @@ static const struct message_case cases[] = {
     {"real HiCOS card", hicos_refusal,
      "Card TP03000000001349 is a real HiCOS card. Its lock is released through the web page or "
      "an office of " XCA_EN ".\nThis tool does not touch real cards: their PIN reset commands "
-     "are not public, and a command the card does not expect could cost you a try.",
+     "are not public, and a command the card does not expect could cost you a try.\nThe CA's "
+     "web page: https://xca.nat.gov.tw/",
      "卡片 TP03000000001349 是正式的 HiCOS 卡片，鎖卡須透過" XCA_ZH
      "的網站或臨櫃辦理解除。\n本工具不處理正式卡片：這類卡片的重設PIN碼指令並未公開，送出卡片不預"
-     "期的指令可能耗用您的嘗試次數。"},
+     "期的指令可能耗用您的嘗試次數。\n憑證管理中心網站：https://xca.nat.gov.tw/"},
     {"foreign token", foreign_refusal,
      "Token \"PIV Card\" belongs to another PKCS#11 module (OpenSC). Its SO PIN may be a PIV PUK "
      "or the security officer PIN of an HSM, with other consequences than a user code: this "

@@ -72,6 +72,8 @@ static void test_token_classes(void **state)
 	    token_info("用戶代碼 XC00000000091349", "p11unlock", "UC", "XC00000000091349");
 	CK_TOKEN_INFO hicos =
 	    token_info("王小明 1349", "p11unlock", "CHT V32N", "TP03000000001349");
+	CK_TOKEN_INFO gen2 =
+	    token_info("王小明 1349", "p11unlock", "HiCOS GPPKI", "TP03000000001349");
 	CK_TOKEN_INFO foreign = token_info("PIV Card", "piv_II", "PKCS#15 emulated", "00000001");
 	CK_TOKEN_INFO foreign_label = token_info("用戶代碼 1", "OpenSC", "PKCS#15", "1");
 
@@ -85,6 +87,7 @@ static void test_token_classes(void **state)
 	assert_false(token_is_user_code(&foreign_label));
 	assert_int_equal(card_kind_of(&card), CARD_P11UNLOCK);
 	assert_int_equal(card_kind_of(&hicos), CARD_HICOS);
+	assert_int_equal(card_kind_of(&gen2), CARD_HICOS);
 	assert_int_equal(card_kind_of(&foreign), CARD_FOREIGN);
 	assert_int_equal(card_kind_of(&foreign_label), CARD_FOREIGN);
 }
@@ -418,6 +421,23 @@ static void test_card_text_hicos(void **state)
 	                         "    Validity: 2015-09-01 – 2099-01-01\n"
 	                         "    Read-only card: its lock is released by the CA, not by this "
 	                         "tool.\n");
+	free(out);
+	/* A first-generation card the module keeps read-only (hicos_login = no), then one it logs
+	 * in to. */
+	card.hicos_login_off = true;
+	out = capture(write_card_text, &card);
+	assert_non_null(strstr(out,
+	                       "    Read-only card: its lock is released by the CA, not by this "
+	                       "tool.\n    PIN login, signing and decryption are off: "
+	                       "hicos_login = yes in p11unlock.conf turns them on (see the "
+	                       "README).\n"));
+	free(out);
+	card.hicos_login_off = false;
+	card.token_info.flags |= CKF_LOGIN_REQUIRED;
+	out = capture(write_card_text, &card);
+	assert_non_null(
+	    strstr(out, "    Validity: 2015-09-01 – 2099-01-01\n    Real HiCOS card: its lock is "
+	                "released by the CA, not by this tool.\n"));
 	free(out);
 	cert_facts_clear(&card.cert);
 }

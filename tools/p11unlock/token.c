@@ -97,8 +97,9 @@ enum card_kind card_kind_of(const CK_TOKEN_INFO *info)
 
 	PADDED_COPY(manufacturer, info->manufacturerID);
 	PADDED_COPY(model, info->model);
-	/* Real HiCOS cards announce "CHT V21N" ... "CHT V32N" as their card type. */
-	if (strncmp(model, "CHT V", 5) == 0)
+	/* Real HiCOS cards: first-generation ones announce "CHT V21N" ... "CHT V32N" as their card
+	 * type; our module names second-generation ones (which have no such file) "HiCOS GPPKI". */
+	if (strncmp(model, "CHT V", 5) == 0 || strcmp(model, "HiCOS GPPKI") == 0)
 		return CARD_HICOS;
 	if (strcmp(manufacturer, P11UNLOCK_MANUFACTURER) == 0)
 		return CARD_P11UNLOCK;
@@ -308,6 +309,18 @@ static void read_certificate(const struct module *module, CK_SESSION_HANDLE sess
 	free(der);
 }
 
+/* A first-generation card that the module could log in to, but its hicos_login is off: the
+ * module says it is one (vendor interface), and the token requires no login. */
+static bool hicos_login_off(const struct module *module, CK_SLOT_ID slot, const CK_TOKEN_INFO *info)
+{
+	CK_ULONG kind;
+	char number[17], type[25];
+
+	return module->vendor != NULL && !(info->flags & CKF_LOGIN_REQUIRED) &&
+	       vendor_card_info(module, slot, &kind, number, sizeof(number), type, sizeof(type)) &&
+	       kind == P11UNLOCK_CARD_HICOS_GEN1;
+}
+
 /* Slot, certificate and counters of the card token in a slot. */
 static void card_read(const struct module *module, CK_SLOT_ID slot, const CK_SLOT_INFO *slot_info,
                       const CK_TOKEN_INFO *info, struct card *card)
@@ -329,6 +342,7 @@ static void card_read(const struct module *module, CK_SLOT_ID slot, const CK_SLO
 	text_sanitize(card->model);
 	text_sanitize(card->manufacturer);
 	card->kind = card_kind_of(&card->token_info);
+	card->hicos_login_off = card->kind == CARD_HICOS && hicos_login_off(module, slot, info);
 	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &session) == CKR_OK) {
 		read_certificate(module, session, card);
 		read_tries(module, session, card);

@@ -35,7 +35,7 @@ struct module {
 
 enum card_kind {
 	CARD_P11UNLOCK, /* a card our module unlocks */
-	CARD_HICOS,     /* a real HiCOS card: read-only token, its lock is released at the CA */
+	CARD_HICOS,     /* a real HiCOS card: its lock is released at the CA */
 	CARD_FOREIGN,   /* a token of another module: SO login only with --foreign-token */
 };
 
@@ -66,6 +66,7 @@ struct card {
 	char model[17];        /* the card type, e.g. "P11U V1" or "CHT V32N" */
 	char manufacturer[33]; /* manufacturerID */
 	enum card_kind kind;
+	bool hicos_login_off; /* a first-generation card, read-only while hicos_login = no */
 	struct tries pin;
 	struct tries user_code; /* the SO PIN of other modules */
 	enum tries_source tries_source;
