@@ -13,7 +13,6 @@
 #include <openssl/x509.h>
 
 #include "card/card-int.h"
-#include "common/text.h"
 #include "fake-reader.h"
 #include "pcsc/reader.h"
 
@@ -55,22 +54,6 @@ static void check_certificate(const uint8_t *der, size_t len, const char *what)
 }
 
 #ifdef HAVE_REAL_CARDS
-/* A label from a directory file: terminated, valid UTF-8, made safe to show. */
-static void check_label(const char *label, size_t size, const char *what)
-{
-	size_t len = strnlen(label, size), i = 0;
-
-	FUZZ_CHECK(len < size, "%s: label not terminated", what);
-	while (i < len) {
-		uint32_t cp = 0;
-		size_t n = p11u_utf8_decode((const unsigned char *)label + i, len - i, &cp);
-
-		FUZZ_CHECK(n > 0 && cp >= 0x20 && (cp < 0x7F || cp > 0x9F) && cp != 0x202E,
-		           "%s: label not sanitized at byte %zu", what, i);
-		i += n;
-	}
-}
-
 /* What the directory-file parser accepted is within its own limits. */
 static void check_dir(const struct p11u_card_dir *dir)
 {
@@ -84,7 +67,7 @@ static void check_dir(const struct p11u_card_dir *dir)
 
 		FUZZ_CHECK(c->name.id_len <= P11U_DIR_ID_MAX, "certificate id of %zu bytes",
 		           c->name.id_len);
-		check_label(c->name.label, sizeof c->name.label, "certificate");
+		fuzz_check_label(c->name.label, sizeof c->name.label, "certificate");
 		FUZZ_CHECK(c->der != NULL && c->len > 0, "certificate entry without a certificate");
 		check_certificate(c->der, c->len, "directory certificate");
 	}
@@ -93,7 +76,7 @@ static void check_dir(const struct p11u_card_dir *dir)
 
 		FUZZ_CHECK(k->name.id_len <= P11U_DIR_ID_MAX, "key id of %zu bytes",
 		           k->name.id_len);
-		check_label(k->name.label, sizeof k->name.label, "key");
+		fuzz_check_label(k->name.label, sizeof k->name.label, "key");
 		FUZZ_CHECK(k->keyref >= -1 && k->keyref <= 255, "key reference %d", k->keyref);
 		FUZZ_CHECK(
 		    (k->modulus == NULL) == (k->modulus_len == 0) &&
@@ -105,8 +88,8 @@ static void check_dir(const struct p11u_card_dir *dir)
 
 		FUZZ_CHECK(d->name.id_len <= P11U_DIR_ID_MAX, "data id of %zu bytes",
 		           d->name.id_len);
-		check_label(d->name.label, sizeof d->name.label, "data object");
-		check_label(d->application, sizeof d->application, "data application");
+		fuzz_check_label(d->name.label, sizeof d->name.label, "data object");
+		fuzz_check_label(d->application, sizeof d->application, "data application");
 		FUZZ_CHECK(d->len == 0 || d->value != NULL, "data object without its value");
 	}
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "pcsc/reader.h"
 
 const enum p11u_io_rv fuzz_script_errors[FUZZ_SCRIPT_N_ERRORS] = {
@@ -236,4 +237,19 @@ bool fuzz_command_well_formed(const uint8_t *cmd, size_t len)
 	if (len == 4 || len == 5)
 		return true;
 	return cmd[4] != 0 && (len == 5u + cmd[4] || len == 6u + cmd[4]);
+}
+
+void fuzz_check_label(const char *label, size_t size, const char *what)
+{
+	size_t len = strnlen(label, size), i = 0;
+
+	FUZZ_CHECK(len < size, "%s: label not terminated", what);
+	while (i < len) {
+		uint32_t cp = 0;
+		size_t n = p11u_utf8_decode((const unsigned char *)label + i, len - i, &cp);
+
+		FUZZ_CHECK(n > 0 && cp >= 0x20 && (cp < 0x7F || cp > 0x9F) && cp != 0x202E,
+		           "%s: label not sanitized at byte %zu", what, i);
+		i += n;
+	}
 }

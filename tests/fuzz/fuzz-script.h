@@ -85,6 +85,10 @@ bool fuzz_atr_has_hicos_mark(const uint8_t *atr, size_t len);
 /* A well-formed short command APDU (cases 1-4, Lc 1-255) as the card layer encodes them. */
 bool fuzz_command_well_formed(const uint8_t *cmd, size_t len);
 
+/* A label or a name from a card, in a buffer of size bytes: terminated, valid UTF-8, and made
+ * safe to show (no control, C1 or bidi override character).  Fails the oracle otherwise. */
+void fuzz_check_label(const char *label, size_t size, const char *what);
+
 /* Prints the message and aborts: an oracle of a fuzz target failed. */
 void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 #define FUZZ_CHECK(cond, ...)                                                                      \

@@ -27,6 +27,10 @@
 #include "fuzz-script.h"
 #include "module-session.h"
 #include "vcard/vcard.h"
+#ifdef P11U_FID_PRKDF
+#include "card/pkcs15.h"
+#include "vcard/vcard-internal.h"
+#endif
 
 static const char *corpus_dir;
 
@@ -216,6 +220,44 @@ static void certificate_seeds(const struct vcard *card, const char *dir)
 	}
 }
 
+#ifdef HAVE_REAL_CARDS
+/* The virtual card's four directory files as they are on the card, for fuzz-hicos-dir: the
+ * selector byte (see fuzz-hicos-dir.c: the file's kind, up to P11U_DIR_OBJECTS_MAX entries),
+ * then the file. */
+static void dir_file_seeds(const char *variant, const char *template)
+{
+	static const struct {
+		uint16_t fid;
+		enum p11u_dir_file which;
+		const char *name;
+	} files[] = {
+	    {P11U_FID_PRKDF, P11U_DIR_PRKDF, "prkdf"},
+	    {P11U_FID_PUKDF, P11U_DIR_PUKDF, "pukdf"},
+	    {P11U_FID_CDF, P11U_DIR_CDF, "cdf"},
+	    {P11U_FID_DODF, P11U_DIR_DODF, "dodf"},
+	};
+	char err[512], name[64];
+	struct vcard *card = vcard_load(template, err, sizeof err);
+	uint8_t seed[1 + VCARD_DIR_FILE_MAX];
+
+	if (card == NULL)
+		die("vcard_load: %s", err);
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		int at = vcard_dir_file_index(&card->data, files[i].fid);
+		const struct vcard_dir_file *f;
+
+		if (at < 0)
+			die("%s: no EF %04X", variant, files[i].fid);
+		f = &card->data.dir_files[at];
+		seed[0] = (uint8_t)((P11U_DIR_OBJECTS_MAX - 1) << 2 | files[i].which);
+		memcpy(seed + 1, f->data, f->len);
+		snprintf(name, sizeof name, "%s-%s", variant, files[i].name);
+		write_seed("fuzz-hicos-dir", name, seed, 1 + f->len);
+	}
+	vcard_free(card);
+}
+#endif
+
 static void card_seeds(const char *dir)
 {
 	char template[4096], err[512];
@@ -237,6 +279,10 @@ static void card_seeds(const char *dir)
 			die("vcard_create %s: %s", v->name, err);
 		record("fuzz-module", v, template, dir, module_session_run);
 		record("fuzz-card-files", v, template, dir, card_session_run);
+#ifdef HAVE_REAL_CARDS
+		if (v->gen != TEST_PROFILE && !v->t0)
+			dir_file_seeds(v->name, template);
+#endif
 		if (i == 0) {
 			struct vcard *card = vcard_load(template, err, sizeof err);
 

@@ -1,5 +1,6 @@
 # Fuzzing with clang's libFuzzer, ASan and UBSan (issue 9; tests/fuzz/run.sh says how to run).
 # Built only in a tree configured with --enable-fuzzing (CC=clang), and only by
+#   make fuzz-build    the targets, nothing run
 #   make fuzz-smoke    every target for a few seconds, about a minute in all
 #   make fuzz          every target for FUZZ_SECONDS (default 300) each
 #   make fuzz-seeds    writes the seed corpora of tests/fuzz/corpus again (gen-seeds.c)
@@ -13,6 +14,7 @@
 FUZZ_TARGETS = \
 	tests/fuzz/fuzz-module \
 	tests/fuzz/fuzz-card-files \
+	tests/fuzz/fuzz-hicos-dir \
 	tests/fuzz/fuzz-sw \
 	tests/fuzz/fuzz-config \
 	tests/fuzz/fuzz-tool-inputs \
@@ -62,6 +64,11 @@ tests_fuzz_fuzz_card_files_CFLAGS = $(FUZZ_TARGET_CFLAGS)
 tests_fuzz_fuzz_card_files_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_card_files_LDADD = $(FUZZ_CARD_LDADD)
 
+tests_fuzz_fuzz_hicos_dir_SOURCES = tests/fuzz/fuzz-hicos-dir.c
+tests_fuzz_fuzz_hicos_dir_CFLAGS = $(FUZZ_TARGET_CFLAGS)
+tests_fuzz_fuzz_hicos_dir_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hicos_dir_LDADD = $(FUZZ_CARD_LDADD)
+
 tests_fuzz_fuzz_sw_SOURCES = tests/fuzz/fuzz-sw.c
 tests_fuzz_fuzz_sw_CFLAGS = $(FUZZ_TARGET_CFLAGS)
 tests_fuzz_fuzz_sw_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -97,6 +104,7 @@ tests_fuzz_gen_seeds_LDADD = tests/fuzz/libfuzz-front.la tests/fuzz/libfuzz-card
 FUZZ_SECONDS = 300
 
 if ENABLE_FUZZING
+fuzz-build: $(FUZZ_TARGETS)
 fuzz-smoke: $(FUZZ_TARGETS)
 	$(SHELL) $(srcdir)/tests/fuzz/run.sh smoke
 fuzz: $(FUZZ_TARGETS)
@@ -104,10 +112,10 @@ fuzz: $(FUZZ_TARGETS)
 fuzz-seeds: tests/fuzz/gen-seeds
 	tests/fuzz/gen-seeds $(srcdir)/tests/fuzz/corpus $(srcdir)
 else
-fuzz-smoke fuzz fuzz-seeds:
+fuzz-build fuzz-smoke fuzz fuzz-seeds:
 	@echo "$@: configure with CC=clang --enable-fuzzing to build the fuzz targets" >&2; exit 1
 endif
-.PHONY: fuzz-smoke fuzz fuzz-seeds
+.PHONY: fuzz-build fuzz-smoke fuzz fuzz-seeds
 
 # What run.sh leaves: the corpora grown by `make fuzz`, logs, and findings.
 clean-local: fuzz-clean

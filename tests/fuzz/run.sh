@@ -11,13 +11,16 @@
 # goes to FUZZ_WORK_DIR (default tests/fuzz/work of the build tree): <target>/corpus (grown
 # corpus), <target>/log, and <target>/crash-*, leak-*, timeout-* for findings.  To reproduce
 # one: tests/fuzz/<target> FILE  (FUZZ_LOG=1 also prints the module's debug log).
+# FUZZ_RESULT names a file that gets one line per target in automake's summary form
+# ("# PASS: 1 (fuzz-sw)" or "# FAIL: 1 ..."), which scripts/summary.sh counts.
 set -eu
 
 mode=${1:-smoke}
 srcdir=$(cd "$(dirname "$0")" && pwd)
 bindir=${FUZZ_BIN_DIR:-tests/fuzz}
 workdir=${FUZZ_WORK_DIR:-$bindir/work}
-targets=${FUZZ_TARGETS:-"fuzz-module fuzz-card-files fuzz-sw fuzz-config fuzz-tool-inputs fuzz-text"}
+targets=${FUZZ_TARGETS:-"fuzz-module fuzz-card-files fuzz-hicos-dir fuzz-sw fuzz-config fuzz-tool-inputs
+	fuzz-text"}
 
 case $mode in
 smoke)
@@ -42,10 +45,9 @@ esac
 # Smoke: the whole module gets the most time, the small parsers the least (60 s in all).
 smoke_seconds() {
 	case $1 in
-	fuzz-module) echo 20 ;;
-	fuzz-card-files) echo 12 ;;
+	fuzz-module) echo 18 ;;
+	fuzz-card-files) echo 10 ;;
 	fuzz-sw) echo 8 ;;
-	fuzz-tool-inputs) echo 8 ;;
 	*) echo 6 ;;
 	esac
 }
@@ -57,6 +59,7 @@ ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:symbolize=1:quarantine_size_mb=32$
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 
+result=${FUZZ_RESULT:-/dev/null}
 failed=
 for target in $targets; do
 	bin=$bindir/$target
@@ -83,6 +86,7 @@ for target in $targets; do
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -n 1)
 		cov=$(sed -n 's/^#[0-9]*[^c]*cov: \([0-9]*\).*/\1/p' "$out/log" | tail -n 1)
 		echo "ok: ${runs:-?} runs, coverage ${cov:-?}"
+		echo "# PASS: 1 ($target, ${secs}s, ${runs:-?} runs, no finding)" >>"$result"
 	else
 		echo "FAILED (see $out/log)"
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz oracle failed|.*runtime error)' "$out/log" |
@@ -91,6 +95,7 @@ for target in $targets; do
 			if [ -e "$finding" ]; then echo "    finding: $finding"; fi
 		done
 		failed="$failed $target"
+		echo "# FAIL: 1 ($target: see $out/log)" >>"$result"
 	fi
 done
 
