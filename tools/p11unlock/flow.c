@@ -11,11 +11,8 @@
 #include "p11unlock/p11unlock.h"
 #include "report.h"
 #include "secret.h"
+#include "steps.h"
 #include "text.h"
-
-#ifndef P11U_SYSCONFDIR
-#define P11U_SYSCONFDIR "/etc"
-#endif
 
 /* Room for a visible answer (a card number, y/n, yes/是); a longer line is an unclear answer. */
 #define ANSWER_SIZE 64
@@ -35,18 +32,13 @@ static void heading(const char *text)
 	fflush(stdout);
 }
 
-static const char *module_name(const struct tool *tool)
+/* Says a release note (steps.h) where a terminal shows it, frees its text, returns its exit
+ * code. */
+static int say_note(struct release_note *note)
 {
-	return tool->module.description[0] != '\0' ? tool->module.description
-	                                           : tool->module.manufacturer;
-}
-
-/* The configuration file the p11unlock module reads: $P11UNLOCK_CONF, else the installed one. */
-static const char *module_conf_path(void)
-{
-	const char *env = getenv("P11UNLOCK_CONF");
-
-	return env != NULL && env[0] != '\0' ? env : P11U_SYSCONFDIR "/p11unlock.conf";
+	say(note->error ? stderr : stdout, note->text);
+	note->text = NULL;
+	return note->exit_code;
 }
 
 /* A visible answer (card number, confirmation); frees the prompt. */
@@ -104,8 +96,8 @@ static int detect(const struct tool *tool, struct card_list *list, bool offer_ag
 
 		if (result == DETECT_OK)
 			return EXIT_TOOL_OK;
-		say(stderr,
-		    msg_detect_problem(result, rv, list, module_name(tool), module_conf_path()));
+		say(stderr, msg_detect_problem(result, rv, list, module_display_name(&tool->module),
+		                               module_conf_path()));
 		if (!offer_again || !tool->prompt.interactive || !detect_retry_helps(result) ||
 		    !ask_detect_again(tool))
 			return detect_exit(result);
@@ -273,15 +265,10 @@ static int ask_secrets(const struct tool *tool, enum secret_field first_field,
  * sent), returns the exit code. */
 static int report_lost_before_secret(const struct card *card, CK_RV rv, const char *function)
 {
-	if (card_gone(rv) || rv == CKR_DEVICE_ERROR) {
-		say(stderr, msg_card_lost(card, card_gone(rv), REACHED_NOTHING, false));
-		return card_gone(rv) ? EXIT_TOOL_NO_CARD : EXIT_TOOL_OTHER;
-	}
-	if (function == NULL)
-		say(stderr, msg_counters_unreadable(rv));
-	else
-		say(stderr, msg_pkcs11_failed(function, rv));
-	return EXIT_TOOL_OTHER;
+	struct release_note note;
+
+	release_note_lost(card, rv, function, &note);
+	return say_note(&note);
 }
 
 /* Step 2's end: every secret from here on goes through a session opened on this card. */
@@ -328,13 +315,15 @@ static int confirm_tries(const struct tool *tool, struct card *card, bool ask_or
 	if (rc != EXIT_TOOL_OK)
 		return rc;
 	say(stdout, msg_user_code_tries(card));
-	if (card->user_code.state == TRIES_LOCKED) {
+	switch (release_gate_of(card)) {
+	case RELEASE_BLOCKED:
 		say(stderr, msg_blocked(card));
 		return EXIT_TOOL_BLOCKED;
-	}
-	if (card->user_code.state == TRIES_FINAL) {
+	case RELEASE_LAST_TRY:
 		say(stderr, msg_last_try_warning(card));
 		return confirm_last_try(tool);
+	case RELEASE_GO:
+		break;
 	}
 	if (!tool->prompt.interactive || tool->yes || !ask_ordinary)
 		return EXIT_TOOL_OK;
@@ -344,58 +333,15 @@ static int confirm_tries(const struct tool *tool, struct card *card, bool ask_or
 	return EXIT_TOOL_NOT_CONFIRMED;
 }
 
-/* A wrong user code (pin: current PIN): the tries left, read from the card again, and what they
- * mean.  Returns whether the count could be read. */
-static bool report_wrong_secret(const struct tool *tool, struct card *card, bool pin)
-{
-	struct tries *tries = pin ? &card->pin : &card->user_code;
-	bool read = card_refresh_tries(&tool->module, card) == CKR_OK;
-	struct tries unknown = {TRIES_LOW, -1};
-
-	say(stderr, msg_wrong_secret(card, pin, read ? tries : &unknown));
-	return read;
-}
-
 /* What a PIN operation's answer means for the holder: said, and the exit code returned.
  * pin_change: --change-pin (whose login is the current PIN's). */
 static int report_pin_result(const struct tool *tool, struct card *card, CK_RV rv,
                              enum pin_stage stage, bool pin_change)
 {
-	enum pin_result result = pin_result_of(rv, stage, card->kind);
+	struct release_note note;
 
-	switch (result) {
-	case PIN_RESULT_OK:
-		say(stdout, pin_change ? msg_pin_changed() : msg_unlocked());
-		break;
-	case PIN_RESULT_WRONG_SECRET:
-		report_wrong_secret(tool, card, pin_change);
-		break;
-	case PIN_RESULT_BLOCKED:
-		say(stderr, pin_change ? msg_pin_locked() : msg_blocked(card));
-		break;
-	case PIN_RESULT_TRIES_CHANGED:
-		say(stderr, msg_tries_keep_changing());
-		break;
-	case PIN_RESULT_CARD_GONE:
-	case PIN_RESULT_CARD_SILENT:
-		say(stderr, msg_card_lost(card, result == PIN_RESULT_CARD_GONE, reached_at(stage),
-		                          pin_change));
-		break;
-	case PIN_RESULT_NOT_HANDLED:
-		say(stderr, msg_hicos_refusal(card));
-		break;
-	case PIN_RESULT_NEW_PIN_REFUSED:
-		say(stderr, msg_new_pin_refused(rv));
-		break;
-	case PIN_RESULT_FAILED:
-		say(stderr, msg_pkcs11_failed(stage == PIN_STAGE_SESSION ? "C_OpenSession"
-		                              : stage == PIN_STAGE_LOGIN ? "C_Login"
-		                              : pin_change               ? "C_SetPIN"
-		                                                         : "C_InitPIN",
-		                              rv));
-		break;
-	}
-	return pin_result_exit(result);
+	release_note_of(&tool->module, card, rv, stage, pin_change, &note);
+	return say_note(&note);
 }
 
 int command_list(struct tool *tool)
@@ -462,10 +408,6 @@ static int detect_and_choose(const struct tool *tool, struct card_list *list, bo
 	return rc;
 }
 
-/* How often the counters may change between the question and the card before the tool gives
- * up (each change asks again). */
-#define TRIES_CHANGED_ROUNDS 3
-
 /* Steps 4 and 5 once: the count shown (and confirmed), then the release with that count; asked
  * again when another program spent a try meanwhile (the module then sent nothing). */
 static int release(const struct tool *tool, struct card *card, const struct secret *secrets,
@@ -485,10 +427,23 @@ static int release(const struct tool *tool, struct card *card, const struct secr
 		secrets_interrupt_message(*stage == PIN_STAGE_SESSION
 		                              ? msg_interrupted_nothing_sent()
 		                              : msg_interrupted_nothing_more());
-		if (*rv != P11UNLOCK_CKR_TRIES_CHANGED || round == TRIES_CHANGED_ROUNDS)
+		if (*rv != P11UNLOCK_CKR_TRIES_CHANGED || round == RELEASE_TRIES_CHANGED_ROUNDS)
 			return EXIT_TOOL_OK;
 		say(stderr, msg_tries_changed());
 	}
+}
+
+/* A wrong user code said (with the tries left, read again); true when the holder wants to type
+ * it again: only when the count could be read and a try is left. */
+static bool retry_offered(const struct tool *tool, struct card *card, CK_RV rv,
+                          enum pin_stage stage)
+{
+	struct release_note note;
+
+	release_note_of(&tool->module, card, rv, stage, false, &note);
+	say_note(&note);
+	return note.tries_read && card->user_code.state != TRIES_LOCKED &&
+	       ask_yes_no(tool, msg_retry_question());
 }
 
 static int unlock_steps(struct tool *tool, struct card_list *list, struct secret *secrets)
@@ -520,9 +475,7 @@ static int unlock_steps(struct tool *tool, struct card_list *list, struct secret
 		if (rc != EXIT_TOOL_OK || rv != CKR_PIN_INCORRECT || !tool->prompt.interactive)
 			break;
 		/* The form's 重新輸入: the user code again, in the same run, on a terminal. */
-		if (!report_wrong_secret(tool, card, false) ||
-		    card->user_code.state == TRIES_LOCKED ||
-		    !ask_yes_no(tool, msg_retry_question()))
+		if (!retry_offered(tool, card, rv, stage))
 			return EXIT_TOOL_WRONG_SECRET;
 		secret_wipe(&secrets[0]);
 		rc = ask_secret(tool, SECRET_FIELD_USER_CODE, true, &secrets[0]);
@@ -596,7 +549,7 @@ static int change_pin_steps(struct tool *tool, struct card_list *list, struct se
 		secrets_interrupt_message(stage == PIN_STAGE_SESSION
 		                              ? msg_interrupted_nothing_sent()
 		                              : msg_interrupted_nothing_more());
-		if (rv != P11UNLOCK_CKR_TRIES_CHANGED || round == TRIES_CHANGED_ROUNDS)
+		if (rv != P11UNLOCK_CKR_TRIES_CHANGED || round == RELEASE_TRIES_CHANGED_ROUNDS)
 			break;
 		say(stderr, msg_tries_changed());
 		rc = refresh_tries(tool, card);

@@ -15,6 +15,7 @@ tools_p11unlock_libp11unlock_tool_la_SOURCES = \
 	tools/p11unlock/prompt.c tools/p11unlock/prompt.h \
 	tools/p11unlock/report.c tools/p11unlock/report.h \
 	tools/p11unlock/secret.c tools/p11unlock/secret.h \
+	tools/p11unlock/steps.c tools/p11unlock/steps.h \
 	tools/p11unlock/text.c tools/p11unlock/text.h \
 	tools/p11unlock/token.c tools/p11unlock/token.h \
 	tools/p11unlock/vendor.c tools/p11unlock/vendor.h

@@ -17,6 +17,7 @@
 
 #include "flow.h"
 #include "i18n.h"
+#include "steps.h"
 #include "text.h"
 
 enum command {
@@ -301,29 +302,10 @@ static bool check_options(struct options *opts)
 	return true;
 }
 
-/* --module, else $P11UNLOCK_MODULE, else ours.  A relative path with a directory part is taken
- * from the current directory (p11-kit would look in its module directory); a bare file name
- * is left to p11-kit ("opensc-pkcs11.so").  Returns a malloc'ed string. */
-static char *module_path(const struct options *opts)
-{
-	const char *from_env = getenv("P11UNLOCK_MODULE");
-	const char *path = P11U_MODULE_PATH;
-	char *absolute;
-
-	if (opts->module_path != NULL)
-		path = opts->module_path;
-	else if (from_env != NULL && from_env[0] != '\0')
-		path = from_env;
-	if (path[0] != '/' && strchr(path, '/') != NULL &&
-	    (absolute = realpath(path, NULL)) != NULL)
-		return absolute;
-	return strdup(path);
-}
-
 static int run(struct options *opts)
 {
 	struct tool *tool = &opts->tool;
-	char *path = module_path(opts);
+	char *path = module_path_choose(opts->module_path);
 	bool opened = path != NULL && module_open(path, &tool->module);
 	int rc;
 

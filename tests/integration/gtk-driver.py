@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""Drives p11unlock-gtk through the accessibility tree (AT-SPI), as assistive technologies do.
+
+Used by tests/integration/gtk-lib.sh, one command per run:
+  wait ERE [SECONDS]   until a showing node (role "name") matches ERE; exit 1 otherwise
+  gone ERE [SECONDS]   until no showing node matches ERE
+  dump                 every showing node as "role|name|state,..." (dialogs too)
+  type NAME TEXT       sets the text of the password field named NAME (its "changed" runs)
+  length NAME          how many characters the field named NAME holds
+  click NAME           the button named NAME
+  enabled NAME         "yes" when the button named NAME can be pressed, else "no"
+  choose INDEX         item INDEX (0-based) of the card drop-down, by keyboard
+  items [FILE]         the items of the card drop-down, one a line (FILE: a screenshot of the
+                       open list)
+  shot FILE            a PNG of the window (and its dialogs), from the X server
+Needs python3-gi, gir1.2-atspi-2.0 and Gdk 3 (gir1.2-gtk-3.0, a dependency of python3-dogtail).
+"""
+import re
+import sys
+import time
+import warnings
+
+import gi
+
+gi.require_version("Atspi", "2.0")
+gi.require_version("Gdk", "3.0")
+from gi.repository import Atspi, Gdk  # noqa: E402
+
+warnings.simplefilter("ignore", DeprecationWarning)
+APP = "p11unlock-gtk"
+
+
+def app_node():
+    desktop = Atspi.get_desktop(0)
+    for i in range(desktop.get_child_count()):
+        child = desktop.get_child_at_index(i)
+        if child is not None and child.get_name() == APP:
+            return child
+    return None
+
+
+def showing(node):
+    # GTK 4.8 sets SHOWING on windows only; VISIBLE on every widget shown.
+    return node.get_state_set().contains(Atspi.StateType.VISIBLE)
+
+
+def walk(node, depth=0):
+    """Showing nodes, depth first (a hidden node hides its subtree)."""
+    if node is None or depth > 60:
+        return
+    if depth > 0 and not showing(node):
+        return
+    yield node
+    for i in range(node.get_child_count()):
+        yield from walk(node.get_child_at_index(i), depth + 1)
+
+
+def line(node):
+    states = node.get_state_set()
+    flags = [n for n, s in (("sensitive", Atspi.StateType.SENSITIVE),
+                            ("focused", Atspi.StateType.FOCUSED),
+                            )
+             if states.contains(s)]
+    name = (node.get_name() or "").replace("\n", "\\n")
+    return "%s|%s|%s" % (node.get_role_name(), name, ",".join(flags))
+
+
+def nodes():
+    app = app_node()
+    return list(walk(app)) if app is not None else []
+
+
+def named(node, name):
+    """The node's name, or for a button the label inside it (GTK 4.8 names a dialog's
+    buttons "OK OK")."""
+    if node.get_name() == name:
+        return True
+    return node.get_role_name() == "push button" and any(
+        node.get_child_at_index(i) is not None and
+        node.get_child_at_index(i).get_name() == name
+        for i in range(node.get_child_count()))
+
+
+def find(role, name):
+    for node in nodes():
+        if node.get_role_name() == role and named(node, name):
+            return node
+    sys.exit("no %s named %r; the window shows:\n%s" % (role, name, dump_text()))
+
+
+def dump_text():
+    return "\n".join(line(n) for n in nodes())
+
+
+def until(predicate, seconds):
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            if predicate():
+                return True
+        except gi.repository.GLib.Error:
+            pass  # a node went away while it was read: read the tree again
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.2)
+
+
+def matches(ere):
+    pattern = re.compile(ere)
+    return any(pattern.search(line(n)) for n in nodes())
+
+
+def screenshot(path):
+    """The screen's top left corner, as large as the window and its dialogs (no window
+    manager: they all sit there)."""
+    width = height = 0
+    for node in nodes():
+        if node.get_role() in (Atspi.Role.FRAME, Atspi.Role.DIALOG, Atspi.Role.ALERT):
+            size = node.get_component_iface().get_size()
+            width, height = max(width, size.x), max(height, size.y)
+    root = Gdk.get_default_root_window()
+    width = min(width or root.get_width(), root.get_width())
+    height = min(height or root.get_height(), root.get_height())
+    Gdk.pixbuf_get_from_window(root, 0, 0, width, height).savev(path, "png", [], [])
+
+
+def press(keys):
+    for key in keys:
+        Atspi.generate_keyboard_event(key, None, Atspi.KeySynthType.SYM)
+        time.sleep(0.2)
+
+
+def open_list():
+    """Opens the card drop-down's list; returns it."""
+    combo = next(n for n in nodes() if n.get_role_name() == "combo box")
+    combo.get_child_at_index(0).get_action_iface().do_action(0)
+    lists = []
+    if not until(lambda: lists.extend(n for n in nodes() if n.get_role_name() == "list")
+                 or lists, 5):
+        sys.exit("the drop-down's list did not open")
+    time.sleep(0.3)  # the popover takes the keyboard focus
+    return lists[0]
+
+
+def main(argv):
+    cmd, args = argv[1], argv[2:]
+    if cmd in ("wait", "gone"):
+        seconds = float(args[1]) if len(args) > 1 else 20
+        want = cmd == "wait"
+        if until(lambda: matches(args[0]) == want, seconds):
+            return 0
+        print(dump_text())
+        return 1
+    if cmd == "dump":
+        print(dump_text())
+    elif cmd == "type":
+        field = find("password text", args[0])
+        field.get_editable_text_iface().set_text_contents(args[1])
+    elif cmd == "length":
+        print(find("password text", args[0]).get_text_iface().get_character_count())
+    elif cmd == "click":
+        find("push button", args[0]).get_action_iface().do_action(0)
+    elif cmd == "enabled":
+        states = find("push button", args[0]).get_state_set()
+        print("yes" if states.contains(Atspi.StateType.SENSITIVE) else "no")
+    elif cmd == "choose":
+        open_list()
+        press([Gdk.KEY_Home] + [Gdk.KEY_Down] * int(args[0]) + [Gdk.KEY_Return])
+    elif cmd == "items":
+        listview = open_list()
+        for i in range(listview.get_child_count()):
+            item = listview.get_child_at_index(i)
+            if item is not None and item.get_role_name() == "list item":
+                print(" ".join(n.get_name() for n in walk(item) if n.get_role_name() == "label"))
+        if args:
+            screenshot(args[0])
+        press([Gdk.KEY_Escape])
+    elif cmd == "shot":
+        screenshot(args[0])
+    else:
+        sys.exit("unknown command " + cmd)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
