@@ -79,7 +79,8 @@ P11UNLOCK_TOOL_TESTS = \
 	tools/p11unlock/test-secret \
 	tools/p11unlock/test-certinfo \
 	tools/p11unlock/test-token \
-	tools/p11unlock/test-messages
+	tools/p11unlock/test-messages \
+	tools/p11unlock/test-steps
 check_PROGRAMS += $(P11UNLOCK_TOOL_TESTS)
 TESTS += $(P11UNLOCK_TOOL_TESTS)
 P11UNLOCK_TOOL_TEST_LDADD = tools/p11unlock/libp11unlock-tool.la $(CMOCKA_LIBS)
@@ -109,4 +110,11 @@ tools_p11unlock_test_messages_SOURCES = tools/p11unlock/test-messages.c \
 tools_p11unlock_test_messages_CPPFLAGS = $(P11UNLOCK_TOOL_CPPFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 tools_p11unlock_test_messages_CFLAGS = $(P11UNLOCK_TOOL_TEST_CFLAGS)
 tools_p11unlock_test_messages_LDADD = $(P11UNLOCK_TOOL_TEST_LDADD)
+
+# The steps both front ends share (steps.h): gate, notes, module setup.
+tools_p11unlock_test_steps_SOURCES = tools/p11unlock/test-steps.c \
+	tools/p11unlock/test-lang.c tools/p11unlock/test-lang.h
+tools_p11unlock_test_steps_CPPFLAGS = $(P11UNLOCK_TOOL_CPPFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
+tools_p11unlock_test_steps_CFLAGS = $(P11UNLOCK_TOOL_TEST_CFLAGS)
+tools_p11unlock_test_steps_LDADD = $(P11UNLOCK_TOOL_TEST_LDADD)
 endif
