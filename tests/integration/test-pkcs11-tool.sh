@@ -66,20 +66,7 @@ unlike "$out" "not implemented" "nothing reported as not implemented"
 unlike "$out" "ERR|error:" "no error lines in the self test"
 
 # --- signatures checked by openssl ---------------------------------------------------------------
-printf 'The quick brown fox\n' >data
-p11t --read-object --type cert --id 5349474e -o sign.der >/dev/null
-openssl x509 -inform der -in sign.der -pubkey -noout >sign.pub
-openssl dgst -sha256 -binary data >data.sha256
-# CKM_RSA_PKCS signs a DigestInfo: the SHA-256 one is the fixed RFC 8017 prefix + the hash.
-python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex("3031300d060960864801650304020105000420") + open("data.sha256", "rb").read())' >data.di
-p11t --login --pin env:PIN --sign -m SHA256-RSA-PKCS --id 5349474e -i data -o sig1 >/dev/null
-ok "SHA256-RSA-PKCS signature verifies with openssl" openssl dgst -sha256 -verify sign.pub -signature sig1 data
-p11t --login --pin env:PIN --sign -m SHA256-RSA-PKCS-PSS --id 5349474e -i data -o sig2 >/dev/null
-ok "SHA256-RSA-PKCS-PSS signature verifies with openssl" openssl dgst -sha256 -sigopt rsa_padding_mode:pss \
-	-sigopt rsa_pss_saltlen:-1 -verify sign.pub -signature sig2 data
-p11t --login --pin env:PIN --sign -m RSA-PKCS --id 5349474e -i data.di -o sig3 >/dev/null
-ok "RSA-PKCS signature of a DigestInfo verifies with openssl" openssl pkeyutl -verify -pubin -inkey sign.pub \
-	-pkeyopt digest:sha256 -in data.sha256 -sigfile sig3
+sign_checks 5349474e
 
 # --- the same signatures verified by the module (public key, no login) ----------------------------
 out=$(p11t --verify -m SHA256-RSA-PKCS --id 5349474e -i data --signature-file sig1)
@@ -91,14 +78,4 @@ out=$(p11t --verify -m SHA256-RSA-PKCS --id 5349474e -i data --signature-file si
 like "$out" "^Invalid signature" "pkcs11-tool --verify: a flipped byte is an invalid signature"
 
 # --- decryption round trips ------------------------------------------------------------------------
-p11t --read-object --type cert --id 4b455958 -o enc.der >/dev/null
-openssl x509 -inform der -in enc.der -pubkey -noout >enc.pub
-printf 'secret message' >plain
-openssl pkeyutl -encrypt -pubin -inkey enc.pub -in plain -out ct1
-p11t --login --pin env:PIN --decrypt -m RSA-PKCS --id 4b455958 -i ct1 -o pt1 >/dev/null
-ok "RSA-PKCS decryption round trip" cmp -s plain pt1
-openssl pkeyutl -encrypt -pubin -inkey enc.pub -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
-	-pkeyopt rsa_mgf1_md:sha256 -in plain -out ct2
-p11t --login --pin env:PIN --decrypt -m RSA-PKCS-OAEP --hash-algorithm SHA256 --mgf MGF1-SHA256 \
-	--id 4b455958 -i ct2 -o pt2 >/dev/null
-ok "RSA-PKCS-OAEP (SHA-256) decryption round trip" cmp -s plain pt2
+decrypt_checks 4b455958

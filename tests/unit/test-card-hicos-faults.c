@@ -148,9 +148,9 @@ static void test_truncated_der(void **state)
 		struct p11u_card *card;
 
 		memcpy(copy, file, cut);
-		assert_int_equal(open_with("gen1.state", 0x4104, copy, with_trailer(copy, cut), &tc,
-		                           &card),
-		                 P11U_CARD_OK);
+		assert_int_equal(
+		    open_with("gen1.state", 0x4104, copy, with_trailer(copy, cut), &tc, &card),
+		    P11U_CARD_OK);
 		assert_int_equal(n_certs(card), cut < entry ? 0 : cut < 2 * entry ? 1 : 2);
 		close_card(tc, card);
 	}
@@ -186,12 +186,114 @@ static void test_paths_outside_08f2(void **state)
 		struct p11u_card *card;
 		size_t len = cdf_entry(file, cases[c].path, cases[c].len, cases[c].length);
 
-		assert_int_equal(open_with("gen1.state", 0x4104, file, with_trailer(file, len), &tc,
-		                           &card),
-		                 P11U_CARD_OK);
+		assert_int_equal(
+		    open_with("gen1.state", 0x4104, file, with_trailer(file, len), &tc, &card),
+		    P11U_CARD_OK);
 		if (n_certs(card) != cases[c].certs)
 			fail_msg("case %zu: %zu certificates, %zu expected", c, n_certs(card),
 			         cases[c].certs);
+		close_card(tc, card);
+	}
+}
+
+/* gen2: paths start at the applet (7FFF); the same limits apply. */
+static void test_gen2_paths(void **state)
+{
+	static const struct {
+		uint8_t path[6];
+		size_t len;
+		size_t certs;
+	} cases[] = {
+	    {{0x7F, 0xFF, 0x50, 0x30, 0x08, 0xF2}, 6, 1}, /* the right one */
+	    {{0x08, 0xF2}, 2, 1},                         /* relative to DF 5030 */
+	    {{0x7F, 0xFF, 0x50, 0x30, 0x08, 0x11}, 6, 0}, /* the key records */
+	    {{0x7F, 0xFF, 0x08, 0xF2}, 4, 0},             /* the applet, not DF 5030 */
+	    {{0x7F, 0xFF, 0x09, 0x00, 0x08, 0xF2}, 6, 0}, /* another DF */
+	};
+	(void)state;
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		uint8_t file[256];
+		struct test_card *tc;
+		struct p11u_card *card;
+		size_t len = cdf_entry(file, cases[c].path, cases[c].len, 0x0700);
+
+		assert_int_equal(
+		    open_with("gen2.state", 0x4104, file, with_trailer(file, len), &tc, &card),
+		    P11U_CARD_OK);
+		if (n_certs(card) != cases[c].certs)
+			fail_msg("case %zu: %zu certificates, %zu expected", c, n_certs(card),
+			         cases[c].certs);
+		close_card(tc, card);
+	}
+}
+
+/* One DODF entry (label "X") whose value is `path`, with a length when length >= 0. */
+static size_t dodf_entry(uint8_t *out, const uint8_t *path, size_t path_len, int length)
+{
+	const size_t pc = 2 + path_len + (length >= 0 ? 4 : 0); /* Path: path, [length] */
+	uint8_t *p = out;
+
+	*p++ = 0x30;
+	*p++ = (uint8_t)(5 + 2 + 4 + pc);
+	memcpy(p, "\x30\x03\x0C\x01X", 5); /* common: label */
+	p += 5;
+	*p++ = 0x30; /* class: empty */
+	*p++ = 0x00;
+	*p++ = 0xA1;
+	*p++ = (uint8_t)(2 + pc);
+	*p++ = 0x30; /* Path */
+	*p++ = (uint8_t)pc;
+	*p++ = 0x04;
+	*p++ = (uint8_t)path_len;
+	memcpy(p, path, path_len);
+	p += path_len;
+	if (length >= 0) {
+		*p++ = 0x80;
+		*p++ = 0x02;
+		*p++ = (uint8_t)(length >> 8);
+		*p++ = (uint8_t)length;
+	}
+	return (size_t)(p - out);
+}
+
+/* Data objects: a value in the key records or in another DF is never read, one whose length
+ * runs past its file is dropped; the card is read all the same.  (EF 4108 holds 32 bytes.) */
+static void test_data_object_paths(void **state)
+{
+	static const struct {
+		const char *card;
+		uint8_t path[6];
+		int length;
+		size_t n_data, len;
+	} cases[] = {
+	    {"gen1.state", {0x3F, 0x00, 0x50, 0x30, 0x41, 0x08}, -1, 1, 32}, /* the whole EF */
+	    {"gen1.state", {0x3F, 0x00, 0x50, 0x30, 0x41, 0x08}, 16, 1, 16}, /* a part */
+	    {"gen1.state", {0x3F, 0x00, 0x50, 0x30, 0x41, 0x08}, 64, 0, 0},  /* past the end */
+	    {"gen1.state", {0x3F, 0x00, 0x50, 0x30, 0x08, 0x11}, -1, 0, 0},  /* key records */
+	    {"gen1.state", {0x3F, 0x00, 0x50, 0x30, 0x08, 0x10}, 16, 0, 0},  /* key file */
+	    {"gen1.state", {0x3F, 0x00, 0x09, 0x00, 0x09, 0x03}, -1, 0, 0},  /* another DF */
+	    {"gen2.state", {0x7F, 0xFF, 0x50, 0x30, 0x41, 0x08}, -1, 1, 32},
+	    {"gen2.state", {0x7F, 0xFF, 0x50, 0x30, 0x08, 0x11}, -1, 0, 0},
+	};
+	(void)state;
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		uint8_t file[64];
+		struct test_card *tc;
+		struct p11u_card *card;
+		const struct p11u_card_dir *d;
+		size_t len = dodf_entry(file, cases[c].path, sizeof cases[c].path, cases[c].length);
+
+		assert_int_equal(
+		    open_with(cases[c].card, 0x4107, file, with_trailer(file, len), &tc, &card),
+		    P11U_CARD_OK);
+		d = p11u_card_info(card)->dir;
+		if (d->n_data != cases[c].n_data ||
+		    (d->n_data == 1 && d->data[0].len != cases[c].len))
+			fail_msg("case %zu: %zu data objects (%zu bytes), %zu expected", c,
+			         d->n_data, d->n_data ? d->data[0].len : 0, cases[c].n_data);
+		assert_int_equal(n_certs(card), 4); /* the rest of the card is read */
 		close_card(tc, card);
 	}
 }
@@ -232,7 +334,8 @@ static void test_records_wrong_size(void **state)
 		size_t out_len = sizeof out;
 
 		tc = test_card_load(dir, "gen1.state", "card.state", false);
-		assert_int_equal(vcard_set_file(tc->vcard, 0x4104, empty_cdf, 2, err, sizeof err), 0);
+		assert_int_equal(vcard_set_file(tc->vcard, 0x4104, empty_cdf, 2, err, sizeof err),
+		                 0);
 		tc->hook = hook_record_size;
 		tc->hook_data = (void *)how;
 		assert_int_equal(p11u_card_open(&tc->transport, tc->atr, tc->atr_len, &card),
@@ -266,8 +369,8 @@ static void test_garbage_directories(void **state)
 		tc = test_card_load(dir, round % 2 ? "gen2.state" : "gen1.state", "card.state",
 		                    round % 4 == 3);
 		for (size_t i = 0; i < sizeof fids / sizeof fids[0]; i++)
-			assert_int_equal(vcard_set_file(tc->vcard, fids[i], junk, len, err, sizeof err),
-			                 0);
+			assert_int_equal(
+			    vcard_set_file(tc->vcard, fids[i], junk, len, err, sizeof err), 0);
 		if (p11u_card_open(&tc->transport, tc->atr, tc->atr_len, &card) == P11U_CARD_OK)
 			close_card(tc, card);
 		else
@@ -306,8 +409,8 @@ static void test_parser_lengths(void **state)
 	/* An inner length beyond its parent: the entry is skipped, the next one parsed. */
 	static const uint8_t inner[] = {
 	    0x30, 0x04, 0x30, 0x09, 0x00, 0x00, /* common says 9, the entry has 2 */
-	    0x30, 0x15, 0x30, 0x00, 0x30, 0x03, 0x04, 0x01, 0x41, 0xA1, 0x0C, 0x30, 0x0A,
-	    0x30, 0x08, 0x04, 0x02, 0x08, 0xF2, 0x02, 0x02, 0x15, 0x00,
+	    0x30, 0x15, 0x30, 0x00, 0x30, 0x03, 0x04, 0x01, 0x41, 0xA1, 0x0C, 0x30,
+	    0x0A, 0x30, 0x08, 0x04, 0x02, 0x08, 0xF2, 0x02, 0x02, 0x15, 0x00,
 	};
 	assert_int_equal(parse(P11U_DIR_CDF, inner, sizeof inner, e), 1);
 	assert_int_equal(e[0].name.id_len, 1);
@@ -324,11 +427,11 @@ static void test_parser_fields(void **state)
 	 * id "SIGN", usage sign + nonRepudiation, native, accessFlags, keyReference 0x81, path
 	 * 3F00 5030 0810, modulusLength 2048. */
 	static const uint8_t key[] = {
-	    0x30, 0x3A, 0x30, 0x0E, 0x0C, 0x08, 0x53, 0x69, 0x67, 0x07, 0xE2, 0x80, 0xAE, 0x78,
-	    0x03, 0x02, 0x07, 0x80, 0x30, 0x15, 0x04, 0x04, 0x53, 0x49, 0x47, 0x4E, 0x03, 0x03,
-	    0x06, 0x20, 0x40, 0x01, 0x01, 0xFF, 0x03, 0x01, 0x00, 0x02, 0x02, 0x00, 0x81, 0xA1,
-	    0x11, 0x30, 0x0F, 0x30, 0x08, 0x04, 0x06, 0x3F, 0x00, 0x50, 0x30, 0x08, 0x10, 0x02,
-	    0x03, 0x00, 0x08, 0x00,
+	    0x30, 0x3A, 0x30, 0x0E, 0x0C, 0x08, 0x53, 0x69, 0x67, 0x07, 0xE2, 0x80,
+	    0xAE, 0x78, 0x03, 0x02, 0x07, 0x80, 0x30, 0x15, 0x04, 0x04, 0x53, 0x49,
+	    0x47, 0x4E, 0x03, 0x03, 0x06, 0x20, 0x40, 0x01, 0x01, 0xFF, 0x03, 0x01,
+	    0x00, 0x02, 0x02, 0x00, 0x81, 0xA1, 0x11, 0x30, 0x0F, 0x30, 0x08, 0x04,
+	    0x06, 0x3F, 0x00, 0x50, 0x30, 0x08, 0x10, 0x02, 0x03, 0x00, 0x08, 0x00,
 	};
 	struct p11u_dir_entry e[P11U_DIR_OBJECTS_MAX];
 	uint8_t bad[sizeof key];
@@ -367,12 +470,10 @@ static void test_parser_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_wrong_content_length),
-	    cmocka_unit_test(test_truncated_der),
-	    cmocka_unit_test(test_paths_outside_08f2),
-	    cmocka_unit_test(test_records_wrong_size),
-	    cmocka_unit_test(test_garbage_directories),
-	    cmocka_unit_test(test_parser_lengths),
+	    cmocka_unit_test(test_wrong_content_length), cmocka_unit_test(test_truncated_der),
+	    cmocka_unit_test(test_paths_outside_08f2),   cmocka_unit_test(test_gen2_paths),
+	    cmocka_unit_test(test_data_object_paths),    cmocka_unit_test(test_records_wrong_size),
+	    cmocka_unit_test(test_garbage_directories),  cmocka_unit_test(test_parser_lengths),
 	    cmocka_unit_test(test_parser_fields),
 	};
 
