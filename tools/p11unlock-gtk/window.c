@@ -87,6 +87,13 @@ static void clear_entries(void)
 	gtk_editable_set_text(win.new_pin_again, "");
 }
 
+static bool entries_typed(void)
+{
+	return gtk_editable_get_text(win.user_code)[0] != '\0' ||
+	       gtk_editable_get_text(win.new_pin)[0] != '\0' ||
+	       gtk_editable_get_text(win.new_pin_again)[0] != '\0';
+}
+
 /* The card chosen can be released here at all (the checks that need no secret). */
 static bool card_unlockable(const struct card *card)
 {
@@ -350,17 +357,16 @@ static void detect_done(const struct job *job)
 		if (strcmp(win.list.cards[i].serial, win.chosen) == 0)
 			selected = (guint)i;
 	}
-	gone = selected == GTK_INVALID_LIST_POSITION && had_choice;
-	if (gone) {
-		/* The card chosen left: what was typed for it must not go to another card. */
-		char *text = xasprintf(
-		    _("Card %s was taken out: what you typed for it was cleared."), win.chosen);
+	/* The card chosen left: what was typed for it must not go to another card. */
+	gone = selected == GTK_INVALID_LIST_POSITION && had_choice && entries_typed();
+	if (gone && !win.outcome_shown)
+		status_take(
+		    xasprintf(_("Card %s was taken out: what you typed for it was cleared."),
+		              win.chosen),
+		    true);
+	if (selected == GTK_INVALID_LIST_POSITION && had_choice) {
 		clear_entries();
 		win.chosen[0] = '\0';
-		if (win.outcome_shown)
-			free(text);
-		else
-			status_take(text, true);
 	}
 	if (selected == GTK_INVALID_LIST_POSITION && win.list.count > 0) {
 		selected = 0;
