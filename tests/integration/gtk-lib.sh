@@ -119,9 +119,10 @@ gtk_fill() {
 gtk_lang() {
 	if [ "$1" = zh_TW ]; then
 		F_CODE=用戶代碼 F_PIN=新的PIN碼 F_AGAIN=再次輸入新PIN碼 B_UNLOCK=鎖卡解碼/重設PIN碼
-		B_CLEAR=重新輸入 B_DETECT=偵測卡片 B_OK=關閉
+		B_CLEAR=重新輸入 B_DETECT=偵測卡片 B_OK=關閉 B_LAST_TRY=使用最後一次機會
 	else
 		F_CODE="User code" F_PIN="New PIN code" F_AGAIN="New PIN code again"
 		B_UNLOCK="Unlock card / reset PIN" B_CLEAR=Re-enter B_DETECT="Detect cards" B_OK=Close
+		B_LAST_TRY="Use the last try"
 	fi
 }

@@ -2,7 +2,9 @@
 # p11unlock-gtk and the user code's tries: a wrong user code (the tries left shown, read from the
 # card again, the entries emptied, one VERIFY sent); the last try asked for in a dialog before
 # anything is sent, where Cancel sends nothing (the card's APDU log proves it) and "Use the last
-# try" releases the card; the wrong user code in Chinese.  Screenshots of every step go to
+# try" releases the card; the wrong user code in Chinese; the count changed by another program
+# while the last-try dialog waits (the window sends nothing for the old count, then releases the
+# card with the new one).  Screenshots of every step go to
 # tests/artifacts/test-gtk-tries/.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
@@ -13,7 +15,7 @@ require_tool
 require_gtk
 require_cmd pkcs11-tool opensc
 
-plan 27
+plan 31
 
 tool_setup
 rig_up
@@ -100,5 +102,23 @@ else
 	for d in start wrong emptied one-left dialog cancel; do
 		skip "zh_TW: $d" "no zh_TW catalog (NLS disabled)"
 	done
+	gtk_lang en
+	gtk_start
 fi
 is "$(counters alice)" 0/1 "the card agrees: one user-code try left"
+
+# --- the count changes while the last-try dialog waits --------------------------------------------
+# Another program gives the right user code meanwhile (the count goes back to 3): the window's
+# release, made for the count of 1 the holder saw, sends nothing (P11U_Login), reads the new count
+# and releases the card with it.
+commands_before=$(secret_commands alice)
+gtk_fill "$USER_CODE" 654321
+gtk click "$B_UNLOCK"
+gtk wait '^push button\|(Use the last try|使用最後一次機會)' >/dev/null
+is "$(apdu_sw 0 "$(verify_apdu 02 "$USER_CODE")")" "90 00" "another program's right user code while the dialog waits"
+gtk click "$B_LAST_TRY"
+gtk_step "the count changed: the release goes on with the new count" \
+	'^label\|(Unlock card / reset PIN: success|鎖卡解碼/重設PIN碼 成功)\|' gtk-9-tries-changed
+is "$(($(secret_commands alice) - commands_before))" 3 \
+	"the other program's VERIFY, then one VERIFY and one RESET RETRY COUNTER from the window"
+is "$(counters alice)" 3/3 "the card agrees: counters 3/3"
