@@ -24,18 +24,26 @@ Used two ways:
       marionette.py DIR login NAME --pin-env VAR...   token.login(): Firefox's real PIN
                                                       prompt, answered with $VAR (one
                                                       --pin-env/--cancel per prompt; later
-                                                      prompts are cancelled)
+                                                      prompts are cancelled); --shot FILE.png
+                                                      per prompt to photograph it filled in
       marionette.py DIR logout NAME
       marionette.py DIR change-password NAME --old-env VAR --new-env VAR
                                                       nsIPKCS11Token.changePassword
       marionette.py DIR change-password-dialog NAME --old-env VAR --new-env VAR
                                                       the Change Password dialog of Security
-                                                      Devices, typed into; prints its alert
+                                                      Devices, typed into; prints its alert;
+                                                      --shot DIALOG.png --shot ALERT.png
+                                                      photograph the filled dialog, the alert
       marionette.py DIR navigate URL [--pin-env VAR]  load URL in the tab (answering PIN
                                                       prompts); the page's URI, title, text
       marionette.py DIR screenshot FILE.png           PNG of the page in the tab
       marionette.py DIR device-manager FILE.png [--select TOKEN]
                                                       Security Devices: PNG, rows, details
+      marionette.py DIR cert-manager FILE.png [--tab mine|people|ca] [--select TOKEN]
+                    [--pin-env VAR]
+                                                      Certificate Manager: PNG, the tab's
+                                                      certificates (PIN prompts on opening
+                                                      answered, by default cancelled)
       marionette.py DIR chrome SCRIPT                 async JavaScript in chrome context
                                                       (with the helpers below); prints the
                                                       JSON of its return value
@@ -323,33 +331,63 @@ function startBlocking(key, fn) {
 // Firefox's prompts (the PIN prompt, alerts) are answered from inside Firefox, by an observer
 // of "common-dialog-loaded", not through Marionette: while the PIN prompt of a TLS client
 // authentication is open, Firefox's socket thread waits for it, and Marionette's own
-// connection runs on that thread.  armPrompts(ANSWERS): each prompt asking for a password
-// gets the next answer typed in and OK pressed (null: Cancel; once ANSWERS run out, Cancel);
-// a prompt without a password field (an alert) gets OK.  disarmPrompts() stops it, forgets
-// the answers left, and returns what the prompts said: [{text, action}].
+// connection runs on that thread.  armPrompts(ANSWERS, CAPTURE): each prompt asking for a
+// password gets the next answer typed in and OK pressed (null: Cancel; once ANSWERS run out,
+// Cancel); a prompt without a password field (an alert) gets OK.  With CAPTURE, each prompt is
+// photographed (as filled in) before its button is pressed, for the same reason from inside
+// Firefox.  disarmPrompts() stops it, forgets the answers left, and returns what the prompts
+// said: [{text, action, png (base64, with CAPTURE)}].
 function promptText(doc) {
 	return doc.getElementById("infoBody")?.textContent ?? "";
 }
 
-function answerPromptIn(win, answer) {
+// A PNG (base64) of chrome window WIN as drawn, the way Marionette photographs chrome windows.
+async function snapshotWindow(win) {
+	await win.document.fonts.ready;
+	// Two frames: the dialog sizes itself to its content once loaded.
+	for (let i = 0; i < 2; i++)
+		await new Promise((r) => win.requestAnimationFrame(r));
+	const bitmap = await win.browsingContext.currentWindowGlobal.drawSnapshot(
+		new win.DOMRect(0, 0, win.innerWidth, win.innerHeight), win.devicePixelRatio,
+		"rgb(255,255,255)");
+	const canvas = win.document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+	canvas.width = bitmap.width;
+	canvas.height = bitmap.height;
+	canvas.getContext("2d").drawImage(bitmap, 0, 0);
+	bitmap.close();
+	return canvas.toDataURL("image/png").replace(/^data:image\/png;base64,/, "");
+}
+
+// Fills in prompt WIN with ANSWER and presses its button; ENTRY ({text}) gets the action and,
+// with CAPTURE, the PNG.
+function answerPromptIn(win, answer, entry, capture) {
 	const doc = win.document;
 	const dialog = doc.getElementById("commonDialog");
 	const asksPassword = !doc.getElementById("password1Container").hidden;
-	let action = "ok";
+	entry.action = "ok";
 	if (asksPassword && answer === null) {
-		action = "cancel";
+		entry.action = "cancel";
 	} else if (asksPassword) {
 		const field = doc.getElementById("password1Textbox");
 		field.value = answer;
 		field.dispatchEvent(new win.Event("input", {bubbles: true}));
-		action = "password";
+		entry.action = "password";
 	}
+	const press = () => (entry.action === "cancel" ? dialog.cancelDialog() : dialog.acceptDialog());
 	// The observer runs inside the dialog's load: press the button once that is over.
-	win.setTimeout(() => (action === "cancel" ? dialog.cancelDialog() : dialog.acceptDialog()), 0);
-	return action;
+	win.setTimeout(async () => {
+		if (capture) {
+			try {
+				entry.png = await snapshotWindow(win);
+			} catch (e) {
+				entry.png_error = String(e?.message ?? e);
+			}
+		}
+		press();
+	}, 0);
 }
 
-function armPrompts(answers) {
+function armPrompts(answers, capture = false) {
 	disarmPrompts();
 	const armed = {answers: answers.slice(), prompts: []};
 	armed.observer = {
@@ -359,7 +397,9 @@ function armPrompts(answers) {
 				return;
 			const asksPassword = !doc.getElementById("password1Container").hidden;
 			const answer = asksPassword && armed.answers.length ? armed.answers.shift() : null;
-			armed.prompts.push({text: promptText(doc), action: answerPromptIn(win, answer)});
+			const entry = {text: promptText(doc)};
+			armed.prompts.push(entry);
+			answerPromptIn(win, answer, entry, capture);
 		},
 	};
 	Services.obs.addObserver(armed.observer, "common-dialog-loaded");
@@ -548,8 +588,8 @@ def each_window(m, body, args=None):
 	m.set_context("chrome")
 	results = []
 	for handle in m.command("WebDriver:GetWindowHandles"):
-		m.switch_to(handle)
 		try:
+			m.switch_to(handle)
 			results.append((handle, run_chrome(m, body, args)))
 		except PromptOpen:
 			results.append((handle, None))
@@ -576,13 +616,29 @@ def poll(m, body, args, until, timeout, what):
 		time.sleep(0.2)
 
 
-def run_answering(m, start_body, args, job, answers, timeout, window=None):
+def save_prompt_shots(prompts, shots):
+	"""Writes the PNG of the Nth prompt (armPrompts with CAPTURE) to SHOTS[N], as many as both
+	lists have, and drops the pictures from PROMPTS (they are no output)."""
+	for i, prompt in enumerate(prompts):
+		png = prompt.pop("png", None)
+		if i < len(shots):
+			if png is None:
+				raise MarionetteError("no picture of prompt %d: %s" % (i + 1, prompt.get("png_error")))
+			write_png(shots[i], base64.b64decode(png))
+
+
+def write_png(path, data):
+	with open(path, "wb") as f:
+		f.write(data)
+
+
+def run_answering(m, start_body, args, job, answers, timeout, window=None, shots=()):
 	"""Arms the prompt answers (see armPrompts), runs START_BODY (in chrome window WINDOW, by
 	default the browser window), which starts the blocking call JOB (startBlocking), waits
 	for JOB to end, disarms.  Returns JOB's outcome with "prompts": what each prompt said and
-	what was done to it."""
-	run_chrome(m, "delete shared.p11u[arguments[1]]; armPrompts(arguments[0]); return true;",
-		[answers, job])
+	what was done to it.  SHOTS: files for PNGs of the prompts, in the order they opened."""
+	run_chrome(m, "delete shared.p11u[arguments[1]]; armPrompts(arguments[0], arguments[2]);"
+		" return true;", [answers, job, bool(shots)])
 	try:
 		if window is not None:
 			m.switch_to(window)
@@ -598,17 +654,19 @@ def run_answering(m, start_body, args, job, answers, timeout, window=None):
 			lambda s: s is not None and s["state"] == "done", timeout, job)
 	finally:
 		prompts = poll(m, "return disarmPrompts();", None, lambda p: True, timeout, "disarm")
+	save_prompt_shots(prompts, shots)
 	return {"ok": state["ok"], "error": state.get("error"), "prompts": prompts}
 
 
-def login(m, token, answers, timeout):
+def login(m, token, answers, timeout, shots=()):
 	"""token.login() as Security Devices' Log In button does: Firefox opens its PIN prompt,
-	which gets ANSWERS (see armPrompts).  Raises PromptMissing if no prompt appeared."""
+	which gets ANSWERS (see armPrompts), photographed into SHOTS as filled in.  Raises
+	PromptMissing if no prompt appeared."""
 	out = run_answering(m, """
 		const t = await requireToken(arguments[0]);
 		startBlocking("login", () => t.login());
 		return true;
-	""", [token], "login", answers, timeout)
+	""", [token], "login", answers, timeout, shots=shots)
 	if not out["prompts"]:
 		raise PromptMissing("token.login() returned without a PIN prompt: %r" % (out,))
 	return out
@@ -629,10 +687,11 @@ def wait_window(m, uri, ready_js, timeout):
 CHANGE_PASSWORD = "chrome://pippki/content/changepassword.xhtml"
 
 
-def change_password_dialog(m, token, old, new, timeout):
+def change_password_dialog(m, token, old, new, timeout, shots=()):
 	"""Change Password the way a user does it from Security Devices: the dialog opens for the
 	token, the three fields are typed, OK is pressed.  Firefox reports the outcome in an
-	alert, which is read and closed.  Returns {"alert": text, "dialog_closed": bool}."""
+	alert, which is read and closed.  SHOTS: files for PNGs of the dialog as filled in, then
+	of the alert.  Returns {"alert": text, "dialog_closed": bool}."""
 	run_chrome(m, """
 		const t = await requireToken(arguments[0]);
 		const params = Cc["@mozilla.org/embedcomp/dialogparam;1"]
@@ -656,12 +715,14 @@ def change_password_dialog(m, token, old, new, timeout):
 		type("pw2", arguments[1]);
 		return true;
 	""", [old, new])
+	if shots:
+		write_png(shots[0], m.screenshot_png(full=False))
 	m.switch_to(m.main)
 	# OK runs token.changePassword(), then an alert with the outcome: both block.
 	out = run_answering(m, """
 		startBlocking("changepw", () => document.getElementById("set_password").acceptDialog());
 		return true;
-	""", None, "changepw", [], timeout, window=handle)
+	""", None, "changepw", [], timeout, window=handle, shots=shots[1:])
 	left = [h for h, uri in each_window(m, "return document.documentURI;") if uri == CHANGE_PASSWORD]
 	for h in left:
 		# A failed change leaves the dialog open, as it does for a user: cancel it.
@@ -673,23 +734,41 @@ def change_password_dialog(m, token, old, new, timeout):
 	return {"alert": alerts[0] if len(alerts) == 1 else alerts, "dialog_closed": not left}
 
 
+def chrome_dialog(m, uri, name, ready_js, path, body, args, timeout, answers=None):
+	"""Opens the chrome dialog URI (window name NAME) as Firefox's preferences do, waits until
+	READY_JS holds there, runs BODY (ARGS) in it, saves a PNG of it to PATH, closes it.
+	Returns BODY's value.  With ANSWERS (a list), the prompts the dialog opens while it loads
+	get them (see armPrompts); the value is then {"shown": BODY's value, "prompts": [...]}."""
+	if answers is not None:
+		run_chrome(m, "armPrompts(arguments[0]); return true;", [answers])
+	try:
+		run_chrome(m, """
+			browserWindow().openDialog(arguments[0], arguments[1],
+				"chrome,resizable,dialog=no,width=960,height=600");
+			return true;
+		""", [uri, name])
+		handle = wait_window(m, uri, ready_js, timeout)
+		m.switch_to(handle)
+		# Wide enough for slot and certificate names in the panes.
+		m.command("WebDriver:SetWindowRect", {"width": 1280, "height": 460})
+		shown = run_chrome(m, body, args)
+		write_png(path, m.screenshot_png(full=False))
+		run_chrome(m, "setTimeout(() => window.close(), 0); return true;")
+		m.switch_to(m.main)
+	finally:
+		if answers is not None:
+			prompts = poll(m, "return disarmPrompts();", None, lambda p: True, timeout, "disarm")
+	return shown if answers is None else {"shown": shown, "prompts": prompts}
+
+
 DEVICE_MANAGER = "chrome://pippki/content/device_manager.xhtml"
 
 
 def device_manager(m, path, select, timeout):
 	"""Opens Security Devices, selects the slot holding token SELECT (if given), saves a PNG
 	of the dialog to PATH and closes it.  Returns the rows and the details pane it showed."""
-	run_chrome(m, """
-		browserWindow().openDialog(arguments[0], "mozilla:devicemanager",
-			"chrome,resizable,dialog=no,width=960,height=600");
-		return true;
-	""", [DEVICE_MANAGER])
-	handle = wait_window(m, DEVICE_MANAGER,
-		"document.getElementById('device_tree')?.view?.rowCount > 0", timeout)
-	m.switch_to(handle)
-	# Wide enough for the slot names in the left pane (a quarter of the width).
-	m.command("WebDriver:SetWindowRect", {"width": 1280, "height": 460})
-	shown = run_chrome(m, """
+	return chrome_dialog(m, DEVICE_MANAGER, "mozilla:devicemanager",
+		"document.getElementById('device_tree')?.view?.rowCount > 0", path, """
 		const tree = document.getElementById("device_tree");
 		const column = tree.columns.getFirstColumn();
 		const rows = [];
@@ -718,12 +797,50 @@ def device_manager(m, path, select, timeout):
 		for (const id of ["login_button", "logout_button", "change_pw_button"])
 			buttons[id] = !document.getElementById(id).disabled;
 		return {rows: rows, selected: selected, details: details, buttons: buttons};
-	""", [select])
-	with open(path, "wb") as f:
-		f.write(m.screenshot_png(full=False))
-	run_chrome(m, "setTimeout(() => window.close(), 0); return true;")
-	m.switch_to(m.main)
-	return shown
+	""", [select], timeout)
+
+
+CERT_MANAGER = "chrome://pippki/content/certManager.xhtml"
+# Certificate Manager's tabs with a certificate tree: tab id, tree id.
+CERT_TABS = {"mine": ("mine_tab", "user-tree"), "people": ("others_tab", "email-tree"),
+	"ca": ("ca_tab", "ca-tree")}
+
+
+def cert_manager(m, path, tab, select, answers, timeout):
+	"""Opens Certificate Manager on TAB (mine = Your Certificates, people, ca = Authorities),
+	selects (and scrolls to) the first certificate there, or the first on token SELECT, saves
+	a PNG to PATH, closes it.  Firefox asks for the
+	password of tokens that need a login while it lists certificates: those prompts get
+	ANSWERS (see armPrompts; none: Cancel).  Returns {"shown": the tab's rows [{name, token,
+	serial, sha256}] (sha256 null for an organization's heading row), "prompts": [...]}."""
+	tab_id, tree_id = CERT_TABS[tab]
+	return chrome_dialog(m, CERT_MANAGER, "mozilla:certmanager",
+		"document.getElementById(%s)?.view" % json.dumps(tree_id), path, """
+		document.getElementById("certmanagertabs").selectedTab =
+			document.getElementById(arguments[0]);
+		const tree = document.getElementById(arguments[1]);
+		const text = (i, id) => {
+			const column = tree.columns.getNamedColumn(id);
+			return column ? tree.view.getCellText(i, column) : null;
+		};
+		const rows = [];
+		let first = -1;
+		for (let i = 0; i < tree.view.rowCount; i++) {
+			const cert = tryGet(() => tree.view.getCert(i));
+			if (cert && first < 0 &&
+			    (arguments[2] === null || tryGet(() => cert.tokenName) === arguments[2]))
+				first = i;
+			rows.push({name: text(i, "certcol"), token: text(i, "tokencol"),
+				serial: cert?.serialNumber ?? null, sha256: cert?.sha256Fingerprint ?? null});
+		}
+		if (first >= 0) {
+			tree.view.selection.select(first);
+			tree.ensureRowIsVisible(first);
+		}
+		await document.l10n.translateRoots();
+		await new Promise((r) => setTimeout(r, 300));
+		return rows;
+	""", [tab_id, tree_id, select], timeout, answers)
 
 
 def navigate(m, url, answers, timeout):
@@ -798,7 +915,7 @@ def token_command(m, cmd, args, opts, answers):
 					args[0], "absent" if want else "present", opts.timeout))
 			time.sleep(0.5)
 	if cmd == "login":
-		return login(m, args[0], answers, opts.timeout)
+		return login(m, args[0], answers, opts.timeout, opts.shots)
 	if cmd == "logout":
 		return run_chrome(m, "(await requireToken(arguments[0])).logout(); return true;", args)
 	if cmd == "change-password":
@@ -813,7 +930,7 @@ def token_command(m, cmd, args, opts, answers):
 		""", [args[0], secret(opts.old_env), secret(opts.new_env)])
 	if cmd == "change-password-dialog":
 		return change_password_dialog(m, args[0], secret(opts.old_env), secret(opts.new_env),
-			opts.timeout)
+			opts.timeout, opts.shots)
 	return None
 
 
@@ -821,7 +938,7 @@ def token_command(m, cmd, args, opts, answers):
 COMMANDS = {
 	"modules": 0, "add-module": 2, "del-module": 1, "tokens": 0, "token": 1, "wait-token": 2,
 	"login": 1, "logout": 1, "change-password": 1, "change-password-dialog": 1,
-	"navigate": 1, "screenshot": 1, "device-manager": 1, "chrome": 1,
+	"navigate": 1, "screenshot": 1, "device-manager": 1, "cert-manager": 1, "chrome": 1,
 }
 
 
@@ -839,7 +956,13 @@ def main(argv):
 		help="press Cancel on the next PIN prompt")
 	parser.add_argument("--old-env", metavar="VAR")
 	parser.add_argument("--new-env", metavar="VAR")
-	parser.add_argument("--select", metavar="TOKEN", help="device-manager: select this token")
+	parser.add_argument("--select", metavar="TOKEN",
+		help="device-manager: select this token; cert-manager: its first certificate")
+	parser.add_argument("--tab", choices=sorted(CERT_TABS), default="mine",
+		help="cert-manager: the tab to show (default %(default)s)")
+	parser.add_argument("--shot", dest="shots", action="append", default=[], metavar="FILE.png",
+		help="login, change-password-dialog: a PNG of the next window the command shows, as "
+		"filled in (repeatable; see the module's help)")
 	parser.add_argument("words", nargs="+", metavar="start DIR | stop DIR | DIR COMMAND [ARGS]")
 	opts = parser.parse_intermixed_args(argv)
 	words = opts.words
@@ -880,6 +1003,8 @@ def main(argv):
 			out = args[0]
 		elif cmd == "device-manager":
 			out = device_manager(m, args[0], opts.select, opts.timeout)
+		elif cmd == "cert-manager":
+			out = cert_manager(m, args[0], opts.tab, opts.select, answers, opts.timeout)
 		elif cmd == "chrome":
 			out = run_chrome(m, args[0])
 	print(json.dumps(out, ensure_ascii=False))

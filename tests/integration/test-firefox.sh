@@ -6,7 +6,9 @@
 # by wrong PINs gets its user-code token, where a wrong user code costs one try and Change
 # Password with the right one releases the lock; PIN prompts while locked cost no user-code
 # try; TLS client authentication with the card key; the card removed and reinserted while
-# Firefox runs.  Screenshots of the page and of Security Devices go to
+# Firefox runs.  Screenshots of the page, of Security Devices and of the release step by step
+# (firefox-unlock-N-*.png: the user-code token selected, Change Password filled in, Firefox's
+# answer, the card token's PIN prompt with the new PIN, the token logged in) go to
 # $top_builddir/tests/artifacts/test-firefox/ (docs/screenshots/ holds copies for the README).
 #
 # Every secret reaches Firefox through an environment variable marionette.py reads, and is
@@ -14,42 +16,21 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/p11.sh"
 . "$(dirname "$0")/clients-lib.sh"
+. "$(dirname "$0")/firefox-lib.sh"
 
 require_rig
 require_module
-require_cmd firefox-esr firefox-esr
-# marionette.py speaks to the PSM interfaces of firefox-esr 153 (bookworm-security); the 140 of a
-# Debian 12 without its security updates has other ones (nsIPKCS11Module.listSlots(), ...).
-ff_major=$(firefox-esr --version 2>/dev/null | sed -n 's/^Mozilla Firefox \([0-9]*\)\..*/\1/p')
-[ "${ff_major:-0}" -ge 153 ] ||
-	skip_all "firefox-esr ${ff_major:-?} is older than 153: enable bookworm-security (scripts/setup.sh sources)"
-require_cmd python3 python3
+require_firefox
 require_cmd openssl openssl
 
-plan 51
+plan 57
 
-MARIONETTE=$P11U_LIB_DIR/marionette.py
-# Generous but bounded: a Firefox start, a prompt, a page load.
-FF_TIMEOUT=${P11U_FIREFOX_TIMEOUT:-90}
 POLICY_DIR=/etc/firefox/policies
 POLICY=$POLICY_DIR/policies.json
 ARTIFACTS=$(artifact_dir)
 
 export BAD_PIN=000000 NEW_PIN=246810 NEWER_PIN=135790 BAD_USER_CODE=Zz99zz99
 UC_TOKEN="用戶代碼 $CARD_NUMBER"
-
-# ff DIR COMMAND ARGS...: one marionette.py command against the Firefox of DIR.
-ff() {
-	python3 "$MARIONETTE" --timeout "$FF_TIMEOUT" "$@" 2>>"$TEST_TMP/marionette.err"
-}
-
-# ff_start DIR: Firefox with a fresh profile in DIR, stopped (by PID) when the test ends.
-ff_start() {
-	mkdir -p "$1"
-	at_exit python3 "$MARIONETTE" stop "$1"
-	ff start "$1" >"$1/start.json" ||
-		bail_out "firefox-esr did not start: $(tail -n 3 "$TEST_TMP/marionette.err" "$1/firefox.log")"
-}
 
 # status KEY: one of the card's counters, as the card itself keeps them.
 status() {
@@ -81,6 +62,7 @@ if [ -e "$POLICY" ]; then
 		skip "$desc" "$POLICY exists (an administrator's policy; not touching it)"
 	done
 else
+	ff_policy_lock
 	[ -d /etc/firefox ] || at_exit rmdir /etc/firefox
 	[ -d "$POLICY_DIR" ] || at_exit rmdir "$POLICY_DIR"
 	at_exit rm -f "$POLICY"
@@ -89,7 +71,7 @@ else
 		{"Add": {"p11unlock (policy)": sys.argv[1]}}}}, indent=2))' "$MODULE" >"$POLICY"
 
 	FF1=$TEST_TMP/ff-policy
-	ff_start "$FF1"
+	ff_start "$FF1" --policy
 	modules=$(ff "$FF1" modules)
 	is "$(jget "$modules" '[m["libName"] for m in d if m["name"] == "p11unlock (policy)"]')" \
 		"[\"$MODULE\"]" "policy: Firefox loads the module named in SecurityDevices"
@@ -102,18 +84,14 @@ else
 	rm -f "$POLICY"
 	rmdir "$POLICY_DIR" 2>/dev/null
 	rmdir /etc/firefox 2>/dev/null
+	ff_policy_unlock
 	ok "policy: policies.json removed afterwards" test ! -e "$POLICY"
 fi
 
 # --- the way users load it: Security Devices -> Load (nsIPKCS11ModuleDB.addModule) -----------------
 FF=$TEST_TMP/ff
 ff_start "$FF"
-# The test server's CA, trusted as Certificate Manager -> Import would.
-ff "$FF" chrome "
-	const pem = await IOUtils.readUTF8('$TEST_TMP/server/server-ca.pem');
-	Cc['@mozilla.org/security/x509certdb;1'].getService(Ci.nsIX509CertDB)
-		.addCertFromBase64(pem.replace(/-----[^-]+-----|\\s+/g, ''), 'C,,');
-	return true;" >/dev/null || bail_out "could not import the test server's CA"
+ff_trust_ca "$FF" "$TEST_TMP/server/server-ca.pem"
 
 is "$(ff "$FF" add-module p11unlock "$MODULE")" true "addModule loads the module"
 modules=$(ff "$FF" modules)
@@ -202,7 +180,7 @@ is "$(status pin_blocked)/$(status pin_tries)/$(status user_code_tries)" 1/0/3 \
 tok=$(ff "$FF" wait-token "$UC_TOKEN" present)
 is "$(jget "$tok" '[d["name"], d["serial"], d["hasPassword"], d["isLoggedIn"]]')" \
 	"[\"$UC_TOKEN\", \"$CARD_NUMBER\", true, false]" "lock: the user-code token appears, with the card's serial"
-out=$(ff "$FF" device-manager "$ARTIFACTS/firefox-security-devices-locked.png" --select "$UC_TOKEN")
+out=$(ff "$FF" device-manager "$ARTIFACTS/firefox-unlock-1-token-selected.png" --select "$UC_TOKEN")
 is "$(jget "$out" '[d["rows"][d["selected"]], [v for k, v in d["details"] if k == "Label"]]')" \
 	"[\"User code: $SLOT\", [\"$UC_TOKEN\"]]" "lock: Security Devices shows it in the reader's user-code slot"
 is "$(jget "$out" 'd["buttons"]["change_pw_button"]')" true "lock: its Change Password button is enabled"
@@ -232,16 +210,21 @@ is "$(status user_code_tries)/$(status pin_blocked)" 2/1 "wrong user code: one t
 tok=$(ff "$FF" token "$UC_TOKEN")
 is "$(jget "$tok" 'd["name"]')" "$UC_TOKEN" "wrong user code: the user-code token is still there"
 
-out=$(ff "$FF" change-password-dialog "$UC_TOKEN" --old-env USER_CODE --new-env NEWER_PIN)
+out=$(ff "$FF" change-password-dialog "$UC_TOKEN" --old-env USER_CODE --new-env NEWER_PIN \
+	--shot "$ARTIFACTS/firefox-unlock-2-change-password-filled.png" \
+	--shot "$ARTIFACTS/firefox-unlock-3-result.png")
 is "$(jget "$out" '[d["alert"], d["dialog_closed"]]')" '["Password successfully changed.", true]' \
 	"unlock: Change Password (old = user code, new = new PIN) succeeds"
 is "$(status pin_blocked)/$(status pin_tries)/$(status user_code_tries)" 0/3/3 \
 	"unlock: the card's PIN is released with full counters"
 is "$(ff "$FF" wait-token "$UC_TOKEN" absent)" null "unlock: the user-code token disappears"
-out=$(ff "$FF" login "$LABEL" --pin-env NEWER_PIN)
-is "$(jget "$out" '[d["ok"], len(d["prompts"])]')" '[true, 1]' "unlock: the card token logs in with the new PIN"
-ok "unlock: screenshot of Security Devices after the release" \
-	ff "$FF" device-manager "$ARTIFACTS/firefox-security-devices-released.png" --select "$LABEL"
+out=$(ff "$FF" login "$LABEL" --pin-env NEWER_PIN --shot "$ARTIFACTS/firefox-unlock-4-login-new-pin.png")
+is "$(jget "$out" '[d["ok"], d["prompts"]]')" \
+	"[true, [{\"text\": \"Please authenticate to the security device ($LABEL).\", \"action\": \"password\"}]]" \
+	"unlock: the card token logs in with the new PIN (one prompt, for the card token)"
+out=$(ff "$FF" device-manager "$ARTIFACTS/firefox-unlock-5-logged-in.png" --select "$LABEL")
+is "$(jget "$out" '[v for k, v in d["details"] if k in ("Status", "Label")]')" "[\"Logged In\", \"$LABEL\"]" \
+	"unlock: Security Devices shows the card token logged in"
 page=$(ff "$FF" navigate "$url")
 is "$(jget "$page" '[d["uri"], d["title"]]')" "[\"$url\", \"Client certificate accepted\"]" \
 	"unlock: client authentication works again"
@@ -265,5 +248,8 @@ not_running() {
 	! proc_running "$1"
 }
 ok "Firefox is stopped (by PID)" not_running "$ff_pid"
-ok "screenshots saved as artifacts" test -s "$ARTIFACTS/firefox-client-auth.png" \
-	-a -s "$ARTIFACTS/firefox-security-devices-locked.png" -a -s "$ARTIFACTS/firefox-security-devices-unlocked.png"
+for png in client-auth security-devices-unlocked unlock-1-token-selected unlock-2-change-password-filled \
+	unlock-3-result unlock-4-login-new-pin unlock-5-logged-in; do
+	ok "screenshot firefox-$png.png saved as an artifact, a whole window" \
+		png_at_least "$ARTIFACTS/firefox-$png.png" 200 80
+done

@@ -3,7 +3,7 @@
 given CAs and answers every GET with a page naming the certificate it got.
 
   tls-server.py --cert SERVER.pem --key SERVER.key --client-ca CAS.pem --port-file FILE
-                [--host 127.0.0.1]
+                [--host 127.0.0.1] [--log FILE]
 
 It listens on a free port of HOST (written to FILE once it accepts connections) until
 SIGTERM.  Paths:
@@ -11,11 +11,16 @@ SIGTERM.  Paths:
              version and cipher (what the README's screenshot shows)
   /cert.pem  the client certificate, PEM (what the tests compare with the card's)
 A handshake without an acceptable client certificate fails (the server requires one).
+--log FILE gets one JSON line per request, what the server itself saw: path, the client
+certificate's subject, issuer, serial and SHA-256 (of its DER), the TLS version and cipher;
+tests assert on it rather than on how a browser rendered the page.
 Only the Python standard library.
 """
 
 import argparse
+import hashlib
 import html
+import json
 import http.server
 import os
 import signal
@@ -40,6 +45,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 	def do_GET(self):
 		der = self.connection.getpeercert(binary_form=True)
 		cert = self.connection.getpeercert()
+		if self.server.log_file:
+			record = {"path": self.path, "subject": name_text(cert.get("subject", ())),
+				"issuer": name_text(cert.get("issuer", ())),
+				"serial": cert.get("serialNumber", ""),
+				"sha256": hashlib.sha256(der).hexdigest(),
+				"tls": self.connection.version(), "cipher": self.connection.cipher()[0]}
+			with open(self.server.log_file, "a", encoding="utf-8") as f:
+				f.write(json.dumps(record, ensure_ascii=False) + "\n")
 		if self.path == "/cert.pem":
 			body = ssl.DER_cert_to_PEM_cert(der).encode("ascii")
 			ctype = "application/x-pem-file"
@@ -88,6 +101,7 @@ def main():
 	parser.add_argument("--client-ca", required=True)
 	parser.add_argument("--port-file", required=True)
 	parser.add_argument("--host", default="127.0.0.1")
+	parser.add_argument("--log", help="one JSON line per request: what the server saw")
 	opts = parser.parse_args()
 
 	context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -97,6 +111,7 @@ def main():
 
 	server = http.server.ThreadingHTTPServer((opts.host, 0), Handler)
 	server.daemon_threads = True
+	server.log_file = opts.log
 	server.socket = context.wrap_socket(server.socket, server_side=True)
 	signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 	tmp = opts.port_file + ".tmp"
