@@ -4,7 +4,8 @@
 # they are typed (the release is offered only when they pass), the release of a locked card
 # (the success dialog, the entries emptied, the card's counters back to 3/3, the new PIN logs
 # in); the same in Chinese on a Chinese desktop (LANG=zh_TW.UTF-8), with the "作業進行中，請稍候"
-# state while a slow card works; no secret in the card's log.  Screenshots of every step go to
+# state while a slow card works; make install puts the menu entry and the icon; no secret in the
+# card's log.  Screenshots of every step go to
 # tests/artifacts/test-gtk-unlock/ (docs/screenshots/gtk-*.png are copies).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
@@ -15,7 +16,7 @@ require_tool
 require_gtk
 require_cmd pkcs11-tool opensc
 
-plan 32
+plan 34
 
 tool_setup
 rig_up
@@ -92,6 +93,17 @@ else
 		skip "zh_TW: $d" "no zh_TW catalog (NLS disabled)"
 	done
 fi
+
+# --- make install: the menu entry and the icon -------------------------------------------------------
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" DESTDIR="$TEST_TMP/dest" \
+	install-p11unlockgtkdesktopDATA install-p11unlockgtkiconDATA >"$TEST_TMP/install.log" 2>&1 ||
+	diag "make install failed: $(tail -n 3 "$TEST_TMP/install.log")"
+desktop=$(find "$TEST_TMP/dest" -path '*/share/applications/p11unlock-gtk.desktop')
+like "$(cat "$desktop" 2>/dev/null)" \
+	'^Exec=p11unlock-gtk$' "make install: share/applications/p11unlock-gtk.desktop starts the window"
+icon=$(find "$TEST_TMP/dest" -path '*/share/icons/hicolor/scalable/apps/*.svg')
+ok "make install: the icon the .desktop file names, in share/icons/hicolor/scalable/apps" \
+	grep -qx "Icon=$(basename "${icon:-none}" .svg)" "${desktop:-/dev/null}"
 
 # --- secrets never in the card's log (it logs every APDU, secret data redacted) ---------------
 unlike "$(cat "$(card_log alice)")" \
