@@ -13,8 +13,11 @@ Used by tests/integration/gtk-lib.sh, one command per run:
   items [FILE]         the items of the card drop-down, one a line (FILE: a screenshot of the
                        open list)
   shot FILE            a PNG of the window (and its dialogs), from the X server
+  close                asks the window to close, as a window manager's close button does
 Needs python3-gi, gir1.2-atspi-2.0 and Gdk 3 (gir1.2-gtk-3.0, a dependency of python3-dogtail).
 """
+import ctypes
+import ctypes.util
 import re
 import sys
 import time
@@ -124,6 +127,53 @@ def screenshot(path):
     Gdk.pixbuf_get_from_window(root, 0, 0, width, height).savev(path, "png", [], [])
 
 
+class XClientMessage(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong),
+                ("message_type", ctypes.c_ulong), ("format", ctypes.c_int),
+                ("data", ctypes.c_long * 5)]
+
+
+class XEvent(ctypes.Union):
+    _fields_ = [("xclient", XClientMessage), ("pad", ctypes.c_long * 24)]
+
+
+def close_window(title):
+    """WM_DELETE_WINDOW to the top-level X window titled title (libX11 through ctypes: no
+    window manager runs here)."""
+    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11"))
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong] + [ctypes.c_void_p] * 4
+    x11.XFetchName.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_char_p)]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long,
+                               ctypes.POINTER(XEvent)]
+    x11.XFlush.argtypes = [ctypes.c_void_p]
+    display = x11.XOpenDisplay(None)
+    root, parent = ctypes.c_ulong(), ctypes.c_ulong()
+    children, count = ctypes.POINTER(ctypes.c_ulong)(), ctypes.c_uint()
+    x11.XQueryTree(display, x11.XDefaultRootWindow(display), ctypes.byref(root),
+                   ctypes.byref(parent), ctypes.byref(children), ctypes.byref(count))
+    for i in range(count.value):
+        name = ctypes.c_char_p()
+        if x11.XFetchName(display, children[i], ctypes.byref(name)) and \
+                name.value == title.encode():
+            event = XEvent()
+            event.xclient.type = 33  # ClientMessage
+            event.xclient.window = children[i]
+            event.xclient.message_type = x11.XInternAtom(display, b"WM_PROTOCOLS", 0)
+            event.xclient.format = 32
+            event.xclient.data[0] = x11.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+            x11.XSendEvent(display, children[i], 0, 0, ctypes.byref(event))
+            x11.XFlush(display)
+            return
+    sys.exit("no window titled %r" % title)
+
+
 def press(keys):
     for key in keys:
         Atspi.generate_keyboard_event(key, None, Atspi.KeySynthType.SYM)
@@ -177,6 +227,8 @@ def main(argv):
         press([Gdk.KEY_Escape])
     elif cmd == "shot":
         screenshot(args[0])
+    elif cmd == "close":
+        close_window(next(n.get_name() for n in nodes() if n.get_role() == Atspi.Role.FRAME))
     else:
         sys.exit("unknown command " + cmd)
     return 0

@@ -4,8 +4,9 @@
 # it shows its details; the chosen card taken out empties the entries (what was typed for it
 # goes nowhere else); no card at all is said, and the card put back shows up; a card pulled
 # out while it works ("作業進行中，請稍候"): the window says it was removed, the card's PIN is still
-# locked and the entries are empty.  Screenshots of every step go to
-# tests/artifacts/test-gtk-cards/.
+# locked and the entries are empty; the window cannot be closed while the card works, and closed
+# afterwards the program ends (its slot watcher wakes from C_WaitForSlotEvent).  Screenshots of
+# every step go to tests/artifacts/test-gtk-cards/.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
 . "$(dirname "$0")/gtk-lib.sh"
@@ -14,7 +15,7 @@ require_rig
 require_tool
 require_gtk
 
-plan 16
+plan 18
 
 tool_setup
 rig_up
@@ -70,9 +71,11 @@ gtk_step "the card put back shows up" "^label\|User code: 3 tries left\|" gtk-en
 gtk_fill "$USER_CODE" 654321
 gtk click "$B_UNLOCK"
 gtk_step "the release started: the window works" '^label\|Working, please wait…\|' gtk-en-15-working
+gtk close # refused while the card works: the steps below need the window
 card_remove 0
 gtk_step "pulled out mid-way: the window says the card was removed" \
 	"^label\|Card $CARD_NUMBER was removed" gtk-en-16-pulled-out
+ok "the window asked to close while the card worked is still open" proc_running "$GTK_PID"
 # Where the release stood when the card left decides what the window may say: the card's
 # counters tell, and the message must agree with them.
 said=$(gtk dump | grep "^label|Card $CARD_NUMBER was removed")
@@ -87,3 +90,18 @@ is "$(vcard_status_get alice user_code_tries)" 3 "the right user code: no try sp
 is "$(gtk length "$F_CODE")/$(gtk length "$F_PIN")/$(gtk length "$F_AGAIN")" 0/0/0 \
 	"pulled out mid-way: the entries are empty"
 is "$(gtk enabled "$B_UNLOCK")" no "pulled out mid-way: nothing to release any more"
+
+# --- closing the window ends the program -------------------------------------------------------------
+gtk close
+rc=0
+for ((i = 0; i < 100; i++)); do
+	proc_running "$GTK_PID" || break
+	sleep 0.1
+done
+if proc_running "$GTK_PID"; then
+	fail "closing the window ends the program (the slot watcher wakes from its wait)" "still running"
+else
+	wait "$GTK_PID" || rc=$?
+	GTK_PID=
+	is "$rc" 0 "closing the window ends the program (the slot watcher wakes from its wait), exit 0"
+fi
