@@ -13,32 +13,49 @@
 #                                  and one that counts makes the test an ERROR
 #   scripts/sanitize.sh valgrind   tests/sanitize/valgrind.sh on the normal build _build/ (one
 #                                  list/login/sign/lock/unlock/finalize run under memcheck)
+#   scripts/sanitize.sh fuzz       the fuzz targets of tests/fuzz (clang, libFuzzer, ASan+UBSan)
+#                                  built in _build-fuzz/, each run a few seconds (about a minute
+#                                  in all); one result per target in _build/fuzz.result
+#                                  (./quickstart test with P11U_FUZZ=1)
 #   scripts/sanitize.sh env [NAME] the environment `check` gives a test, as export lines, with the
 #                                  reports going to _build-asan/sanitizer-logs/NAME/
 #   scripts/sanitize.sh reports DIR  the reports in DIR that count (exit 1 when there is one)
 # Environment: P11U_ASAN_BUILD (default _build-asan), P11U_BUILD (default _build),
-# P11U_SANITIZE_TESTS (integration tests to run, names like test-gnutls; default the list
-# below), P11U_SANITIZE_JOBS (make -j, default nproc), P11U_ASAN_OPTIONS (appended to
-# ASAN_OPTIONS).
+# P11U_FUZZ_BUILD (default _build-fuzz), P11U_SANITIZE_TESTS (integration tests to run, names
+# like test-gnutls; default the list below, "full" the longer one), P11U_SANITIZE_JOBS (make -j,
+# default nproc), P11U_ASAN_OPTIONS (appended to ASAN_OPTIONS).
 # docs/testing-sanitizers.md says how to run each part by hand.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 asan_build=${P11U_ASAN_BUILD:-$top/_build-asan}
 build=${P11U_BUILD:-$top/_build}
+fuzz_build=${P11U_FUZZ_BUILD:-$top/_build-fuzz}
 jobs=${P11U_SANITIZE_JOBS:-$(nproc)}
 
-# The integration tests that load the module into a program: our own (p11unlock, p11-script,
-# instrumented) and other people's (pkcs11-tool, p11tool, gnutls-cli, certutil/modutil, openssl,
-# p11-kit, ssh-keygen: uninstrumented, given the runtime by LD_PRELOAD).  Left out: the rig-only
-# tests (no module), test-install-prefix (no module loaded), test-firefox (Firefox under ASan's
-# runtime is not cheap).
+# The integration tests that load the module into a program, each for what it adds to the unit
+# tests, the valgrind sequence and the fuzz targets (which cover the unlock paths, SO login +
+# C_InitPIN and the user-code token's C_SetPIN, and every parser): other people's programs
+# (pkcs11-tool, p11tool, gnutls-cli, certutil/modutil, openssl, ssh-keygen/ssh-add:
+# uninstrumented, given the runtime by LD_PRELOAD), our tool (p11unlock, instrumented: unlock,
+# card selection and hostile card text, a card swapped mid-unlock), hostile card contents through
+# pkcs11-tool, and the module's threads (removal, concurrency).  About half of the suite's time
+# under ASan; P11U_SANITIZE_TESTS=full runs full_tests below.
 default_tests="
-	test-pkcs11-tool test-pkcs11-pin test-pkcs11-cards test-pkcs11-labels test-pkcs11-junk-cert
-	test-unlock-so test-unlock-token test-unlock-opensc test-unlock-vendor test-unlock-guard
-	test-removal test-events test-concurrency
-	test-tool-unlock test-tool-tries test-tool-inputs test-tool-cards test-tool-modules
-	test-tool-interactive test-tool-streams test-tool-safety
-	test-gnutls test-nss test-openssl test-p11kit test-ssh"
+	test-pkcs11-tool test-pkcs11-labels test-pkcs11-junk-cert
+	test-removal test-concurrency
+	test-tool-unlock test-tool-cards test-tool-safety
+	test-gnutls test-nss test-openssl test-ssh"
+
+# Every integration test that loads the module.  Left out even here: the rig-only tests (no
+# module), test-install-prefix (no module loaded), test-firefox (Firefox under ASan's runtime is
+# not cheap), and the two tests that run the p11-kit program, test-p11kit and test-unlock-vendor:
+# with ASan's runtime preloaded, p11-kit never exits (even `p11-kit --help`, with no module
+# registered: its library's destructor waits forever for glibc's locale lock in freelocale).
+full_tests="$default_tests
+	test-pkcs11-pin test-pkcs11-cards
+	test-unlock-so test-unlock-token test-unlock-opensc test-unlock-guard
+	test-events
+	test-tool-tries test-tool-inputs test-tool-modules test-tool-interactive test-tool-streams"
 
 # Timing tests ("within N ms"): run one at a time, after the others, so that a busy machine
 # does not push an instrumented call past its bound (and with the fast unwinder, see
@@ -49,7 +66,7 @@ serial_tests="test-concurrency"
 # that preloads ASan's runtime (a module built with ASan cannot be loaded otherwise).
 # ssh-agent is setgid: the loader drops LD_PRELOAD for it and its children, so its helper (the
 # process that loads the module) gets a shim of its own through SSH_PKCS11_HELPER.
-clients="pkcs11-tool p11tool gnutls-cli certutil modutil pk12util openssl p11-kit ssh-keygen
+clients="pkcs11-tool p11tool gnutls-cli certutil modutil pk12util openssl ssh-keygen
 	ssh-add /usr/lib/openssh/ssh-pkcs11-helper"
 
 # UBSan traps (-fsanitize-undefined-trap-on-error): gcc's UBSan runtime, next to ASan's in one
@@ -263,17 +280,20 @@ check_batch() {
 do_check() {
 	need_root
 	local t unit rc=0 names=${P11U_SANITIZE_TESTS:-$default_tests}
+	[ "$names" != full ] || names=$full_tests
 	local -a parallel=() serial=()
 	cd "$asan_build"
 	make_shims
 	# The unit tests: every test program the build has (make check's TESTS without the scripts).
+	# The Makefile is brought up to date first: what automake says then is not a test.
+	make -s Makefile >/dev/null 2>&1 || true
 	unit=$(make -s -f Makefile -f - sanitize-print-tests <<'EOF'
 sanitize-print-tests:
 	@echo $(TESTS)
 EOF
 	)
 	for t in $unit; do
-		case $t in *.sh) ;; *) parallel+=("$t") ;; esac
+		case $t in *.sh) ;; */test-*) parallel+=("$t") ;; esac
 	done
 	for t in $names; do
 		case " $serial_tests " in
@@ -341,10 +361,37 @@ do_run() {
 	return $rc
 }
 
+# The fuzz targets' smoke run (tests/fuzz/run.sh smoke) on a clang build with --enable-fuzzing;
+# results in $build/fuzz.result.
+do_fuzz() {
+	local result=$build/fuzz.result
+	mkdir -p "$build" "$fuzz_build"
+	: >"$result"
+	[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh)
+	echo '*' >"$fuzz_build/.gitignore"
+	cd "$fuzz_build"
+	echo "fuzz: libFuzzer targets in $fuzz_build"
+	if [ ! -f Makefile ]; then
+		"$top/configure" --enable-fuzzing --enable-werror CC=clang >configure.out 2>&1 || {
+			tail -40 configure.out
+			echo "# FAIL: 1 (the fuzzing build: see $fuzz_build/configure.out)" >>"$result"
+			return 1
+		}
+	fi
+	make -j"$jobs" fuzz-build >build.out 2>&1 || {
+		grep -E 'error|warning' build.out | head -40
+		tail -20 build.out
+		echo "# FAIL: 1 (the fuzzing build: see $fuzz_build/build.out)" >>"$result"
+		return 1
+	}
+	FUZZ_RESULT=$result sh "$top/tests/fuzz/run.sh" smoke
+}
+
 case "${1:-}" in
 build) do_build ;;
 check) do_check ;;
 valgrind) do_valgrind ;;
+fuzz) do_fuzz ;;
 run) do_run ;;
 all)
 	rc=0
@@ -369,7 +416,7 @@ env)
 		${SSH_PKCS11_HELPER:+"SSH_PKCS11_HELPER=$SSH_PKCS11_HELPER"}
 	;;
 *)
-	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

@@ -25,6 +25,9 @@ EXTRA_LTLIBRARIES = tests/fuzz/libfuzz-card.la tests/fuzz/libfuzz-front.la \
 	tests/fuzz/libfuzz-tool.la
 CLEANFILES += $(FUZZ_TARGETS) tests/fuzz/gen-seeds $(EXTRA_LTLIBRARIES)
 EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/card.dict tests/fuzz/corpus
+# What runs them in CI next to the ASan and valgrind runs (quickstart's P11U_FUZZ and
+# P11U_SANITIZE), and how to run all three by hand.
+EXTRA_DIST += scripts/sanitize.sh tests/sanitize docs/testing-sanitizers.md docs/security.md
 
 # The card layer and the common helpers, with the fake reader and the card script.
 tests_fuzz_libfuzz_card_la_SOURCES = \
