@@ -8,6 +8,7 @@
 #include <gtk/gtk.h>
 
 #include "p11unlock/i18n.h"
+#include "p11unlock/messages.h"
 #include "p11unlock/steps.h"
 #include "window.h"
 
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 		}
 		i18n_init(lang);
 	}
+	messages_front_end(FRONT_END_WINDOW);
 	module_path = module_path_choose(module);
 	g_free(module);
 	g_free(lang);

@@ -28,7 +28,7 @@ struct unlock_window {
 	GtkStringList *card_names;
 	GtkDropDown *cards;
 	GtkWidget *detect_button;
-	GtkLabel *number, *holder, *validity, *tries, *problem, *status, *notes;
+	GtkLabel *number, *holder, *validity, *tries, *pin_state, *problem, *status, *notes;
 	GtkWidget *busy_box;
 	GtkEditable *user_code, *new_pin, *new_pin_again;
 	GtkWidget *unlock_button, *clear_button;
@@ -177,6 +177,13 @@ static void set_busy(bool busy, bool working)
 
 /* --- the card shown ------------------------------------------------------------------------- */
 
+/* The form's tries-left line, and the PIN's state under it (locked or not). */
+static void show_tries(const struct card *card)
+{
+	label_take(win.tries, msg_user_code_tries(card));
+	label_take(win.pin_state, msg_pin_tries(card));
+}
+
 static void show_card(const struct card *card)
 {
 	if (card == NULL) {
@@ -184,6 +191,7 @@ static void show_card(const struct card *card)
 		gtk_label_set_text(win.holder, "");
 		gtk_label_set_text(win.validity, "");
 		gtk_label_set_text(win.tries, "");
+		gtk_label_set_text(win.pin_state, "");
 		gtk_label_set_text(win.notes, "");
 		return;
 	}
@@ -192,7 +200,7 @@ static void show_card(const struct card *card)
 	label_take(win.validity, card->has_cert
 	                             ? validity_format(card->cert.not_before, card->cert.not_after)
 	                             : xstrdup(_("(unknown)")));
-	label_take(win.tries, msg_user_code_tries(card));
+	show_tries(card);
 	label_take(win.notes, msg_notes(card));
 }
 
@@ -404,7 +412,7 @@ static void check_done(struct job *job)
 		attempt_end();
 		return;
 	}
-	label_take(win.tries, msg_user_code_tries(job->card));
+	show_tries(job->card);
 	switch (release_gate_of(job->card)) {
 	case RELEASE_BLOCKED:
 		status_take(msg_blocked(job->card), true);
@@ -432,7 +440,7 @@ static void release_done(struct job *job)
 		return;
 	}
 	win.secrets = NULL; /* released by the job */
-	label_take(win.tries, msg_user_code_tries(job->card));
+	show_tries(job->card);
 	status_take(job->note.text, job->note.error);
 	job->note.text = NULL;
 	attempt_end();
@@ -728,6 +736,15 @@ static GtkWidget *buttons_and_state(void)
 	return box;
 }
 
+static GtkWidget *tries_box(void)
+{
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
+
+	gtk_box_append(GTK_BOX(box), GTK_WIDGET(win.tries));
+	gtk_box_append(GTK_BOX(box), GTK_WIDGET(win.pin_state));
+	return box;
+}
+
 static void window_build(GtkApplication *app)
 {
 	GtkWidget *grid = gtk_grid_new();
@@ -755,6 +772,8 @@ static void window_build(GtkApplication *app)
 	win.holder = value_label();
 	win.validity = value_label();
 	win.tries = value_label();
+	win.pin_state = value_label();
+	gtk_widget_set_margin_top(GTK_WIDGET(win.pin_state), 0);
 	form_row(GTK_GRID(grid), row++, _("Choose card"), card_chooser());
 	form_row(GTK_GRID(grid), row++, _("Card number"), GTK_WIDGET(win.number));
 	form_row(GTK_GRID(grid), row++, _("Card holder information"), GTK_WIDGET(win.holder));
@@ -765,7 +784,7 @@ static void window_build(GtkApplication *app)
 	         secret_field(_("New PIN code"), pin_hint, true, &win.new_pin));
 	form_row(GTK_GRID(grid), row++, _("New PIN code again"),
 	         secret_field(_("New PIN code again"), "", true, &win.new_pin_again));
-	form_row(GTK_GRID(grid), row++, _("Tries left"), GTK_WIDGET(win.tries));
+	form_row(GTK_GRID(grid), row++, _("Tries left"), tries_box());
 	free(user_code_hint);
 	free(pin_hint);
 

@@ -332,8 +332,33 @@ static char *lost_what(const struct card *card, bool gone, enum reached reached)
 	return xasprintf(_("Card %s was removed while it was working."), card->serial);
 }
 
+/* The window's words for what to do next (its holder runs no command). */
+static char *lost_reached_window(enum reached reached)
+{
+	switch (reached) {
+	case REACHED_NOTHING:
+		return xstrdup(_("Nothing was sent to any card. Insert your card and try again."));
+	case REACHED_MAYBE:
+		return xstrdup(_("The user code you typed may have reached the card: insert it and "
+		                 "look at its tries left in this window before you try again."));
+	case REACHED_SECRET_ACCEPTED:
+		break;
+	}
+	return xstrdup(_("The user code was correct, but the new PIN may not be set: insert the "
+	                 "card; if this window shows its PIN still locked, release it again."));
+}
+
+static enum front_end front_end = FRONT_END_TERMINAL;
+
+void messages_front_end(enum front_end which)
+{
+	front_end = which;
+}
+
 static char *lost_reached(enum reached reached, bool pin_change)
 {
+	if (front_end == FRONT_END_WINDOW && !pin_change)
+		return lost_reached_window(reached);
 	switch (reached) {
 	case REACHED_NOTHING:
 		return xstrdup(_("Nothing was sent to any card. Insert your card and run p11unlock "

@@ -13,6 +13,15 @@
 #include "outcome.h"
 #include "token.h"
 
+/* Which program shows the messages: the few that say what to do next name p11unlock's
+ * commands on a terminal, and the window's own controls in the window. */
+enum front_end {
+	FRONT_END_TERMINAL,
+	FRONT_END_WINDOW,
+};
+
+void messages_front_end(enum front_end which);
+
 /* The card's CA (as named in ca_display_name()). */
 enum ca_id card_ca(const struct card *card);
 

@@ -2,8 +2,8 @@
  * what a card lost before any secret moved means, and what each answer of the module to the
  * release means (message, exit code, where it is shown), compared whole in English; a wrong
  * user code reads the counters again through the module (a fake one here: the counters cannot
- * be read, and the message says the count is unknown); the module named and configured as the
- * environment says. */
+ * be read, and the message says the count is unknown); the window's words for what to do next;
+ * the module named and configured as the environment says. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "messages.h"
 #include "p11unlock/p11unlock.h"
 #include "steps.h"
 #include "test-lang.h"
@@ -144,6 +145,49 @@ static void test_release_answers(void **state)
 	release_note_clear(&note);
 }
 
+/* The window names its own controls where the terminal names p11unlock's commands. */
+static void test_window_words(void **state)
+{
+	CK_FUNCTION_LIST functions = {.C_GetTokenInfo = token_gone};
+	struct module module = {.functions = &functions};
+	struct release_note note;
+
+	assert_true(test_lang_set("en"));
+	setup_card(3);
+	messages_front_end(FRONT_END_WINDOW);
+	release_note_lost(&card, CKR_DEVICE_REMOVED, "C_OpenSession", &note);
+	assert_string_equal(note.text, "Card XC00000000091349 was removed or replaced after you "
+	                               "chose it. Nothing was sent to any card. Insert your card "
+	                               "and try again.");
+	release_note_clear(&note);
+	release_note_of(&module, &card, CKR_DEVICE_REMOVED, PIN_STAGE_LOGIN, false, &note);
+	assert_string_equal(note.text,
+	                    "Card XC00000000091349 was removed while it was working. The "
+	                    "user code you typed may have reached the card: insert it "
+	                    "and look at its tries left in this window before you try "
+	                    "again.");
+	release_note_clear(&note);
+	release_note_of(&module, &card, CKR_DEVICE_REMOVED, PIN_STAGE_CHANGE, false, &note);
+	assert_string_equal(note.text,
+	                    "Card XC00000000091349 was removed while it was working. The "
+	                    "user code was correct, but the new PIN may not be set: "
+	                    "insert the card; if this window shows its PIN still "
+	                    "locked, release it again.");
+	release_note_clear(&note);
+	if (test_lang_set("zh_TW")) {
+		release_note_lost(&card, CKR_DEVICE_REMOVED, "C_OpenSession", &note);
+		assert_string_equal(note.text,
+		                    "卡片 XC00000000091349 在您選擇之後已被移除或更換。"
+		                    "沒有對任何卡片送出任何指令。請插入您的卡片後再試一次。");
+		release_note_clear(&note);
+	}
+	messages_front_end(FRONT_END_TERMINAL);
+	assert_true(test_lang_set("en"));
+	release_note_lost(&card, CKR_DEVICE_REMOVED, "C_OpenSession", &note);
+	assert_non_null(strstr(note.text, "Insert your card and run p11unlock again."));
+	release_note_clear(&note);
+}
+
 static void test_module_setup(void **state)
 {
 	struct module module;
@@ -179,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_gate),
 	    cmocka_unit_test(test_lost_before_secret),
 	    cmocka_unit_test(test_release_answers),
+	    cmocka_unit_test(test_window_words),
 	    cmocka_unit_test(test_module_setup),
 	};
 
