@@ -126,30 +126,24 @@ static bool new_pins_equal(void)
 }
 
 /* Updates the problem line and the buttons: the release is offered only for a card that can
- * be released and inputs that pass every local check. */
+ * be released and inputs that pass every local check.  The first problem is named. */
 static void inputs_changed(void)
 {
-	static const enum secret_field fields[] = {SECRET_FIELD_USER_CODE, SECRET_FIELD_NEW_PIN,
-	                                           SECRET_FIELD_NEW_PIN_AGAIN};
-	GtkEditable *entries[] = {win.user_code, win.new_pin, win.new_pin_again};
-	char *problem = NULL;
-	bool complete = true;
+	bool code_empty, pin_empty;
+	bool again_empty = gtk_editable_get_text(win.new_pin_again)[0] == '\0';
+	enum secret_problem code =
+	    field_problem(win.user_code, SECRET_FIELD_USER_CODE, &code_empty);
+	enum secret_problem pin = field_problem(win.new_pin, SECRET_FIELD_NEW_PIN, &pin_empty);
+	enum secret_problem again = !again_empty && !new_pins_equal() ? SECRET_MISMATCH : SECRET_OK;
+	bool complete = !code_empty && !pin_empty && !again_empty && code == SECRET_OK &&
+	                pin == SECRET_OK && again == SECRET_OK;
 
-	for (size_t i = 0; i < 3; i++) {
-		bool empty;
-		enum secret_problem p =
-		    i < 2 ? field_problem(entries[i], fields[i], &empty) : SECRET_OK;
-
-		if (i == 2) {
-			empty = gtk_editable_get_text(entries[i])[0] == '\0';
-			if (!empty && !new_pins_equal())
-				p = SECRET_MISMATCH;
-		}
-		complete = complete && !empty && p == SECRET_OK;
-		if (p != SECRET_OK && problem == NULL)
-			problem = secret_problem_message(fields[i], p);
-	}
-	label_take(win.problem, problem != NULL ? problem : xstrdup(""));
+	if (code != SECRET_OK)
+		label_take(win.problem, secret_problem_message(SECRET_FIELD_USER_CODE, code));
+	else if (pin != SECRET_OK)
+		label_take(win.problem, secret_problem_message(SECRET_FIELD_NEW_PIN, pin));
+	else
+		label_take(win.problem, secret_problem_message(SECRET_FIELD_NEW_PIN_AGAIN, again));
 	gtk_widget_set_sensitive(win.unlock_button,
 	                         !win.busy && complete && card_unlockable(chosen_card()));
 }
