@@ -134,6 +134,17 @@ for job in $jobs_all; do
 	put "apdus.$job.floor" "$floor"
 	printf '  %-10s %8s %6s %7s\n' "$job" "$1" "$floor" "$(awk -v a="$1" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')"
 done
+# Against the committed results: a change there is a change of the module (or of a floor).
+if [ -f "$here/results/latest.json" ]; then
+	python3 - "$here/results/latest.json" "$res" <<'PY'
+import json, sys
+old = json.load(open(sys.argv[1], encoding="utf-8")).get("apdus", {})
+new = dict(l.rstrip("\n").split("\t", 1) for l in open(sys.argv[2], encoding="utf-8"))
+diff = [f"{j} {old[j][s]} -> {new[f'apdus.{j}.{s}']} ({s})" for j in old for s in ("module", "floor")
+        if f"apdus.{j}.{s}" in new and str(old[j][s]) != new[f"apdus.{j}.{s}"]]
+print("  against bench/results/latest.json: " + ("; ".join(diff) if diff else "the same counts"))
+PY
+fi
 # Where the signature certificate's subject ends: the floor reads it with one 256-byte READ BINARY.
 "$vcard" export "$work/card0.state" "$work/export" >/dev/null
 # The sixth element of tbsCertificate ([0] version, serial, algorithm, issuer, validity, subject).
@@ -255,7 +266,10 @@ done
 put mode "$mode"
 put date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 put machine "$(uname -srm), $(nproc) CPU ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-put commit "$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git -C "$here/.." status --porcelain --untracked-files=no -- src tools 2>/dev/null)" ] ||
+	commit="$commit (with uncommitted changes in src/ or tools/)"
+put commit "$commit"
 put settings "runs=$runs latencies_us=${latencies// /,} rate_s=$rate_s rate_pairs=$rate_pairs concurrent_s=$conc_s"
 python3 "$here/bench-report.py" "$res" "$out/latest.json" "$out/latest.md"
 echo "== wrote $out/latest.json and $out/latest.md ($SECONDS s)"
