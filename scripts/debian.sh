@@ -345,7 +345,7 @@ cmd_cross() {
 	if ! {
 		apt-get update &&
 			"${APT_GET[@]}" install --no-install-recommends "crossbuild-essential-$CROSS_ARCH" &&
-			"${APT_GET[@]}" build-dep -a "$CROSS_ARCH" -P cross,nocheck "$tree"
+			"${APT_GET[@]}" build-dep -a "$CROSS_ARCH" -P cross,nocheck,pkg.p11unlock.nogtk "$tree"
 	} >"$d/deps.log" 2>&1; then
 		tail -n 30 "$d/deps.log"
 		result cross FAIL
@@ -357,7 +357,7 @@ cmd_cross() {
 	t0=$SECONDS
 	own "$d"
 	(cd "$tree" && as_builder env DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
-		dpkg-buildpackage -a"$CROSS_ARCH" -Pcross,nocheck -us -uc -b) >"$d/build.log" 2>&1 || rc=$?
+		dpkg-buildpackage -a"$CROSS_ARCH" -Pcross,nocheck,pkg.p11unlock.nogtk -us -uc -b) >"$d/build.log" 2>&1 || rc=$?
 	say "cross-build took $((SECONDS - t0)) s (log: $d/build.log)"
 	if [ $rc != 0 ]; then
 		tail -n 40 "$d/build.log"
