@@ -8,6 +8,10 @@ Used by tests/integration/gtk-lib.sh, one command per run:
   type NAME TEXT       sets the text of the password field named NAME (its "changed" runs)
   length NAME          how many characters the field named NAME holds
   click NAME           the button named NAME
+  click-see NAME ERE [SECONDS] [FILE]
+                       the button named NAME, then until a node that appears afterwards (role
+                       "name") matches ERE, however briefly it shows (AT-SPI events); exit 1
+                       otherwise.  FILE: a screenshot right then
   enabled NAME         "yes" when the button named NAME can be pressed, else "no"
   choose INDEX         item INDEX (0-based) of the card drop-down, by keyboard
   items [FILE]         the items of the card drop-down, one a line (FILE: a screenshot of the
@@ -27,7 +31,7 @@ import gi
 
 gi.require_version("Atspi", "2.0")
 gi.require_version("Gdk", "3.0")
-from gi.repository import Atspi, Gdk  # noqa: E402
+from gi.repository import Atspi, Gdk, GLib  # noqa: E402
 
 warnings.simplefilter("ignore", DeprecationWarning)
 APP = "p11unlock-gtk"
@@ -174,6 +178,49 @@ def close_window(title):
     sys.exit("no window titled %r" % title)
 
 
+def click_see(name, ere, seconds, shot):
+    """Clicks, then listens to the tree's changes until a node matching ere appears."""
+    pattern = re.compile(ere)
+    loop = GLib.MainLoop()
+    seen = []
+
+    def on_event(event):
+        if seen:
+            return
+        if event.type.endswith("accessible-name") and isinstance(event.any_data, str):
+            # The name the event carries: the node may have another one by now.
+            said = "%s|%s|" % (event.source.get_role_name(), event.any_data.replace("\n", "\\n"))
+            if pattern.search(said):
+                seen.append(said)
+                if shot:
+                    screenshot(shot)
+                loop.quit()
+                return
+        for node in (event.source, event.any_data):
+            if isinstance(node, Atspi.Accessible) and not seen:
+                try:
+                    for n in walk(node):
+                        if pattern.search(line(n)):
+                            seen.append(line(n))
+                            if shot:
+                                screenshot(shot)
+                            loop.quit()
+                            return
+                except GLib.Error:
+                    pass  # gone meanwhile
+
+    listener = Atspi.EventListener.new(on_event)
+    for kind in ("object:children-changed", "object:state-changed",
+                 "object:property-change:accessible-name"):
+        listener.register(kind)
+    find("push button", name).get_action_iface().do_action(0)
+    GLib.timeout_add(int(seconds * 1000), loop.quit)
+    loop.run()
+    if seen:
+        print(seen[0])
+    return 0 if seen else 1
+
+
 def press(keys):
     for key in keys:
         Atspi.generate_keyboard_event(key, None, Atspi.KeySynthType.SYM)
@@ -208,6 +255,9 @@ def main(argv):
         field.get_editable_text_iface().set_text_contents(args[1])
     elif cmd == "length":
         print(find("password text", args[0]).get_text_iface().get_character_count())
+    elif cmd == "click-see":
+        return click_see(args[0], args[1], float(args[2]) if len(args) > 2 else 20,
+                         args[3] if len(args) > 3 else None)
     elif cmd == "click":
         find("push button", args[0]).get_action_iface().do_action(0)
     elif cmd == "enabled":

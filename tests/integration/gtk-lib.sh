@@ -10,6 +10,7 @@
 #   gtk type "User code" "$USER_CODE"; gtk click "Unlock card / reset PIN"
 #   gtk_step DESC ERE SHOT          # passes when the window comes to show ERE (a line of
 #                                   # `gtk dump`: role|name|states), then saves SHOT.png
+#   gtk_click_step DESC BUTTON ERE SHOT  # the same for a state that may show only briefly
 # Screenshots go to $top_builddir/tests/artifacts/TEST/ (docs/screenshots/ holds copies).
 # Every process started here (Xvfb, dbus-daemon, the window) is stopped by its PID.
 
@@ -75,6 +76,7 @@ gtk() {
 	"$GTK_PYTHON" "$GTK_DRIVER" "$@"
 }
 
+# shellcheck disable=SC2120 # the arguments are optional
 # gtk_start [ARGS...]: p11unlock-gtk ARGS (the environment chooses the language); waits until
 # the window shows (its Detect cards button, in either language).
 gtk_start() {
@@ -108,6 +110,18 @@ gtk_step() {
 	gtk_shot "$3"
 }
 
+# gtk_click_step DESC BUTTON ERE SHOT: one test: presses BUTTON, passes when a node that appears
+# afterwards matches ERE, however briefly (the driver listens to the tree's changes); the
+# screenshot SHOT is taken right then.
+gtk_click_step() {
+	local out
+	if out=$(gtk click-see "$2" "$3" 20 "$GTK_ARTIFACTS/$4.png"); then
+		pass "$1"
+	else
+		fail "$1" "after $2 the window never showed /$3/; it shows:" "$(gtk dump)"
+	fi
+}
+
 # gtk_fill USER_CODE NEW_PIN [AGAIN] (field names in the window's language: $F_CODE, ...).
 gtk_fill() {
 	gtk type "$F_CODE" "$1"
@@ -116,13 +130,14 @@ gtk_fill() {
 }
 
 # gtk_lang en|zh_TW: the names of the window's fields and buttons in that language.
+# shellcheck disable=SC2034 # for the tests that source this file
 gtk_lang() {
 	if [ "$1" = zh_TW ]; then
 		F_CODE=用戶代碼 F_PIN=新的PIN碼 F_AGAIN=再次輸入新PIN碼 B_UNLOCK=鎖卡解碼/重設PIN碼
-		B_CLEAR=重新輸入 B_DETECT=偵測卡片 B_OK=關閉 B_LAST_TRY=使用最後一次機會
+		B_CLEAR=重新輸入 B_OK=關閉 B_LAST_TRY=使用最後一次機會
 	else
 		F_CODE="User code" F_PIN="New PIN code" F_AGAIN="New PIN code again"
-		B_UNLOCK="Unlock card / reset PIN" B_CLEAR=Re-enter B_DETECT="Detect cards" B_OK=Close
+		B_UNLOCK="Unlock card / reset PIN" B_CLEAR=Re-enter B_OK=Close
 		B_LAST_TRY="Use the last try"
 	fi
 }

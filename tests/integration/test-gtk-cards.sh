@@ -69,8 +69,8 @@ gtk_step "the card put back shows up" "^label\|User code: 3 tries left\|" gtk-en
 
 # --- pulled out while the card works ------------------------------------------------------------
 gtk_fill "$USER_CODE" 654321
-gtk click "$B_UNLOCK"
-gtk_step "the release started: the window works" '^label\|Working, please wait…\|' gtk-en-15-working
+gtk_click_step "the release started: the window works" "$B_UNLOCK" '^label\|Working, please wait…\|' \
+	gtk-en-15-working
 gtk close # refused while the card works: the steps below need the window
 card_remove 0
 gtk_step "pulled out mid-way: the window says the card was removed" \

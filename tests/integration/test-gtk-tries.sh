@@ -84,7 +84,7 @@ gtk_lang zh_TW
 if have_zh_catalog; then
 	# The catalog the build tree keeps next to the programs, as a holder trying the window from
 	# the build tree gets it (no P11UNLOCK_LOCALEDIR).
-	P11UNLOCK_LOCALEDIR= gtk_start --lang zh_TW
+	P11UNLOCK_LOCALEDIR='' gtk_start --lang zh_TW
 	gtk_step "zh_TW (--lang, the build tree's catalog): the card is shown" '^label\|用戶代碼：剩餘 3 次\|' gtk-zh-6-start
 	gtk_fill "$WRONG" 654321
 	gtk click "$B_UNLOCK"

@@ -1,12 +1,12 @@
 #!/bin/bash
 # p11unlock-gtk, the desktop window, driven through its accessibility tree under Xvfb, as a
 # holder would use it: the card's details where the web form shows them, the inputs checked as
-# they are typed (the release is offered only when they pass), the release of a locked card
-# (the success dialog, the entries emptied, the card's counters back to 3/3, the new PIN logs
-# in); the same in Chinese on a Chinese desktop (LANG=zh_TW.UTF-8), with the "作業進行中，請稍候"
-# state while a slow card works; make install puts the menu entry and the icon; no secret in the
-# card's log.  Screenshots of every step go to
-# tests/artifacts/test-gtk-unlock/ (docs/screenshots/gtk-*.png are copies).
+# they are typed (the release is offered only when they pass), 重新輸入 empties them, the release
+# of a locked card (the success dialog, the entries emptied, the card's counters back to 3/3, the
+# new PIN logs in); the same in Chinese on a Chinese desktop (LANG=zh_TW.UTF-8), with the
+# "作業進行中，請稍候" state while a slow card works; make install puts the menu entry and the icon;
+# no secret in the card's log.  Screenshots of every step go to tests/artifacts/test-gtk-unlock/
+# (docs/screenshots/gtk-*.png are copies).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
 . "$(dirname "$0")/gtk-lib.sh"
@@ -16,7 +16,7 @@ require_tool
 require_gtk
 require_cmd pkcs11-tool opensc
 
-plan 34
+plan 35
 
 tool_setup
 rig_up
@@ -46,6 +46,11 @@ is "$(gtk enabled "$B_UNLOCK")" no "a short user code: the release is not offere
 gtk_fill "$USER_CODE" 654321 654320
 gtk_step "two different new PINs are named" '^label\|The two new PINs differ\.\|' gtk-en-3-mismatch
 is "$(gtk enabled "$B_UNLOCK")" no "different new PINs: the release is not offered"
+gtk click "$B_CLEAR"
+gtk gone 'The two new PINs differ' >/dev/null
+is "$(gtk length "$F_CODE")/$(gtk length "$F_PIN")/$(gtk length "$F_AGAIN")" 0/0/0 \
+	"重新輸入 (Re-enter) empties the three entries"
+gtk_fill "$USER_CODE" 654321 654320
 gtk type "$F_AGAIN" 654321
 gtk gone 'The two new PINs differ' >/dev/null
 is "$(gtk enabled "$B_UNLOCK")" yes "every input valid: the release is offered"
@@ -82,8 +87,8 @@ if have_zh_catalog; then
 	gtk_step "zh_TW: a short user code is named as it is typed" \
 		'^label\|用戶代碼：太短，長度須為 6 至 10 個字元。\|' gtk-zh-2-short
 	gtk_fill "$USER_CODE" a1b2c3d4
-	gtk click "$B_UNLOCK"
-	gtk_step "zh_TW: 作業進行中，請稍候 while the card works" '^label\|作業進行中，請稍候\|' gtk-zh-3-busy
+	gtk_click_step "zh_TW: 作業進行中，請稍候 while the card works" "$B_UNLOCK" \
+		'^label\|作業進行中，請稍候\|' gtk-zh-3-busy
 	gtk_step "zh_TW: the success dialog 鎖卡解碼/重設PIN碼 成功" \
 		'^label\|鎖卡解碼/重設PIN碼 成功\|' gtk-zh-4-success
 	is "$(counters alice)" 3/3 "zh_TW: the card agrees: counters 3/3"

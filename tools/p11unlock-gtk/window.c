@@ -29,7 +29,9 @@ struct unlock_window {
 	GtkDropDown *cards;
 	GtkWidget *detect_button;
 	GtkLabel *number, *holder, *validity, *tries, *pin_state, *problem, *status, *notes;
-	GtkWidget *busy_box;
+	GtkWidget *spinner;
+	GtkLabel *busy_label; /* always there, empty while idle: assistive technologies hear the
+	                         change of its text, however short the work */
 	GtkEditable *user_code, *new_pin, *new_pin_again;
 	GtkWidget *unlock_button, *clear_button;
 
@@ -159,7 +161,8 @@ static void on_entry_changed(GtkEditable *entry, gpointer data)
 static void set_busy(bool busy, bool working)
 {
 	win.busy = busy;
-	gtk_widget_set_visible(win.busy_box, working);
+	gtk_widget_set_visible(win.spinner, working);
+	gtk_label_set_text(win.busy_label, working ? _("Working, please wait…") : "");
 	gtk_widget_set_sensitive(GTK_WIDGET(win.cards), !busy);
 	gtk_widget_set_sensitive(win.detect_button, !busy);
 	gtk_widget_set_sensitive(win.clear_button, !busy);
@@ -711,7 +714,6 @@ static GtkWidget *card_chooser(void)
 static GtkWidget *buttons_and_state(void)
 {
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
-	GtkWidget *spinner = gtk_spinner_new();
 
 	win.unlock_button = gtk_button_new_with_label(_("Unlock card / reset PIN"));
 	gtk_widget_add_css_class(win.unlock_button, "suggested-action");
@@ -721,12 +723,12 @@ static GtkWidget *buttons_and_state(void)
 	gtk_box_append(GTK_BOX(box), win.unlock_button);
 	gtk_box_append(GTK_BOX(box), win.clear_button);
 
-	win.busy_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
-	gtk_spinner_start(GTK_SPINNER(spinner));
-	gtk_box_append(GTK_BOX(win.busy_box), spinner);
-	gtk_box_append(GTK_BOX(win.busy_box), gtk_label_new(_("Working, please wait…")));
-	gtk_widget_set_visible(win.busy_box, FALSE);
-	gtk_box_append(GTK_BOX(box), win.busy_box);
+	win.spinner = gtk_spinner_new();
+	gtk_spinner_start(GTK_SPINNER(win.spinner));
+	gtk_widget_set_visible(win.spinner, FALSE);
+	win.busy_label = GTK_LABEL(gtk_label_new(""));
+	gtk_box_append(GTK_BOX(box), win.spinner);
+	gtk_box_append(GTK_BOX(box), GTK_WIDGET(win.busy_label));
 	return box;
 }
 
