@@ -125,14 +125,17 @@ echo "== APDUs per job (new process), 3 reruns each; floor = what bench-raw send
 printf '  %-10s %8s %6s %7s\n' job module floor ratio
 for job in $jobs_all; do
 	cards "$(job_cards "$job")" 0
-	counts=""
-	for _ in 1 2 3; do counts="$counts $(apdus module "$job")"; done
+	counts=()
+	for _ in 1 2 3; do counts+=("$(apdus module "$job")"); done
 	floor=$(apdus raw "$job")
-	set -- $counts
-	[ "$1" = "$2" ] && [ "$2" = "$3" ] || { echo "bench.sh: $job: APDU counts differ between reruns:$counts" >&2; exit 1; }
-	put "apdus.$job.module" "$1"
+	if [ "${counts[0]}" != "${counts[1]}" ] || [ "${counts[1]}" != "${counts[2]}" ]; then
+		echo "bench.sh: $job: APDU counts differ between reruns: ${counts[*]}" >&2
+		exit 1
+	fi
+	put "apdus.$job.module" "${counts[0]}"
 	put "apdus.$job.floor" "$floor"
-	printf '  %-10s %8s %6s %7s\n' "$job" "$1" "$floor" "$(awk -v a="$1" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')"
+	printf '  %-10s %8s %6s %7s\n' "$job" "${counts[0]}" "$floor" \
+		"$(awk -v a="${counts[0]}" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')"
 done
 # Against the committed results: a change there is a change of the module (or of a floor).
 if [ -f "$here/results/latest.json" ]; then
@@ -231,10 +234,14 @@ for procs in 1 2 4; do
 	done
 	for pid in "${pids[@]}"; do wait "$pid" || true; done
 	# Throughput over the union of the signing windows (the processes start one after another).
-	signs=0 errors=0 worst=0 first= last=
+	signs=0 errors=0 worst=0 first='' last=''
 	for ((p = 0; p < procs; p++)); do
-		read -r _ s _ e _ w _ t0 _ t1 <"$work/conc.$p" && [ -n "$t1" ] ||
-			{ echo "bench.sh: signer failed: $(cat "$work/conc.$p")" >&2; exit 1; }
+		t1=''
+		read -r _ s _ e _ w _ t0 _ t1 <"$work/conc.$p" || true
+		if [ -z "$t1" ]; then
+			echo "bench.sh: signer failed: $(cat "$work/conc.$p")" >&2
+			exit 1
+		fi
 		signs=$((signs + s)) errors=$((errors + e))
 		worst=$(awk -v a="$worst" -v b="$w" 'BEGIN { print (b > a) ? b : a }')
 		first=$(awk -v a="${first:-$t0}" -v b="$t0" 'BEGIN { print (b < a) ? b : a }')
@@ -244,8 +251,12 @@ for procs in 1 2 4; do
 	put "concurrent.$procs.signs_per_s" "$tput"
 	put "concurrent.$procs.errors" "$errors"
 	put "concurrent.$procs.worst_wait_ms" "$worst"
-	read -r _ _ _ pe _ pw <"$work/poll" && [ -n "$pw" ] ||
-		{ echo "bench.sh: poller failed: $(cat "$work/poll")" >&2; exit 1; }
+	pw=''
+	read -r _ _ _ pe _ pw <"$work/poll" || true
+	if [ -z "$pw" ]; then
+		echo "bench.sh: poller failed: $(cat "$work/poll")" >&2
+		exit 1
+	fi
 	put "concurrent.$procs.poll_worst_ms" "$pw"
 	put "concurrent.$procs.poll_errors" "$pe"
 	printf '  %-6s %10s %7s %14s %22s\n' "$procs" "$tput" "$errors" "$worst" "$pw ($pe)"
