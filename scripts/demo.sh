@@ -71,9 +71,13 @@ if [ "$mode" = try ]; then
 	manual="man -l $build/tools/p11unlock/zh_TW/p11unlock.1     the manual (English: ../p11unlock.1)"
 	command -v man >/dev/null 2>&1 ||
 		manual="(the manual: apt-get install man-db, then man -l $build/tools/p11unlock/zh_TW/p11unlock.1)"
+	# The window, when the build has it (GTK 4: the demo's packages do not include it).
+	window="p11unlock-gtk             the same in a window (needs your desktop's DISPLAY in this shell)"
+	[ -x "$build/tools/p11unlock-gtk/p11unlock-gtk" ] ||
+		window="(the window: apt-get install libgtk-4-dev, scripts/setup.sh build, then p11unlock-gtk)"
 	cat >"$work/bashrc" <<EOF
 [ -f /etc/bash.bashrc ] && . /etc/bash.bashrc
-export PATH="$build/tools/p11unlock:\$PATH" LANG=zh_TW.UTF-8
+export PATH="$build/tools/p11unlock:$build/tools/p11unlock-gtk:\$PATH" LANG=zh_TW.UTF-8
 unset LANGUAGE LC_ALL LC_MESSAGES
 export PCSCLITE_CSOCK_NAME="$PCSCLITE_CSOCK_NAME" P11UNLOCK_CONF="$P11UNLOCK_CONF" P11UNLOCK_MODULE="$module"
 lock-card() {
@@ -93,6 +97,7 @@ $user_code.  p11unlock here is the one of the build tree (no make install), in C
   p11unlock --lang en       the same in English
   p11unlock --list          the card, its PIN and user-code tries
   p11unlock --change-pin    change the PIN (the current one, then the new one twice)
+  $window
   lock-card                 lock the PIN again (three wrong PINs)
   $manual
   exit                      end: the virtual reader and card go away
@@ -121,4 +126,7 @@ cat <<EOF
 Try it yourself (as root, from $top; nothing to install):
   ./quickstart try        a shell with a locked virtual card, where you type p11unlock
                           (the build tree's $tool)
+                          or p11unlock-gtk, the same steps in a window (on a desktop; it is
+                          built when libgtk-4-dev is installed: apt-get install libgtk-4-dev,
+                          then scripts/setup.sh build)
 EOF
