@@ -290,18 +290,11 @@ bool p11u_slot_try_claim(struct p11u_call *call, struct p11u_slot *slot)
 	return true;
 }
 
-CK_RV p11u_slot_claim(struct p11u_call *call, struct p11u_slot *slot)
+bool p11u_card_lock_wait(struct p11u_module *m, struct p11u_slot *slot)
 {
-	struct p11u_module *m = call->m;
 	struct timespec deadline;
 	int err;
 
-	if (call->claimed != NULL)
-		return call->claimed == slot ? CKR_OK : CKR_GENERAL_ERROR;
-	if (pthread_mutex_trylock(&slot->io_lock) == 0) {
-		take_card_lock(call, slot);
-		return CKR_OK;
-	}
 	/* Another call works with this card: wait for it without holding up the others.  Its
 	 * PC/SC calls end within card_timeout each, so twice that is already a stalled card. */
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -312,8 +305,23 @@ CK_RV p11u_slot_claim(struct p11u_call *call, struct p11u_slot *slot)
 	if (err != 0) {
 		P11U_DEBUG(P11U_LOG_CARD, "reader %s: busy for over %u s: giving up",
 		           slot->reader_name, 2 * m->config.card_timeout);
-		return CKR_DEVICE_ERROR;
+		return false;
 	}
+	return true;
+}
+
+CK_RV p11u_slot_claim(struct p11u_call *call, struct p11u_slot *slot)
+{
+	struct p11u_module *m = call->m;
+
+	if (call->claimed != NULL)
+		return call->claimed == slot ? CKR_OK : CKR_GENERAL_ERROR;
+	if (pthread_mutex_trylock(&slot->io_lock) == 0) {
+		take_card_lock(call, slot);
+		return CKR_OK;
+	}
+	if (!p11u_card_lock_wait(m, slot))
+		return CKR_DEVICE_ERROR;
 	take_card_lock(call, slot);
 	/* C_Finalize may have begun meanwhile (p11u_leave releases the card lock). */
 	return m->finalizing ? CKR_CRYPTOKI_NOT_INITIALIZED : CKR_OK;

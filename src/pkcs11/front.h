@@ -93,6 +93,9 @@ struct p11u_slot {
 	bool have_event_count;
 	unsigned event_count;
 	struct p11u_reader *conn; /* kept open while a card of ours is present */
+	/* The card of a new insertion is being read (by the holder of the card lock): it is in
+	 * the reader, its token is not ready yet.  The slot shows it as present meanwhile. */
+	bool reading;
 	struct p11u_card *card;
 	const struct p11u_card_info *info;
 	enum p11u_token_state state;
@@ -118,7 +121,10 @@ struct p11u_slot {
 	/* C_WaitForSlotEvent: the generations last reported. */
 	unsigned long reported_card_gen;
 	unsigned long reported_uc_gen;
-	bool quiet_first_sync; /* seen at C_Initialize: its first card is no event */
+	/* The card in the reader at C_Initialize, by pcscd's event counter then: that insertion
+	 * is no slot event, whichever call reads it first. */
+	bool start_card;
+	unsigned start_event_count;
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -213,6 +219,9 @@ CK_RV p11u_call_resume(struct p11u_call *call);
  * not wait.  A call holds one slot's card lock at most. */
 CK_RV p11u_slot_claim(struct p11u_call *call, struct p11u_slot *slot);
 bool p11u_slot_try_claim(struct p11u_call *call, struct p11u_slot *slot);
+/* Waits for the slot's card lock the way p11u_slot_claim does, without recording it in a
+ * call (the caller releases io_lock itself); false after twice card_timeout. */
+bool p11u_card_lock_wait(struct p11u_module *m, struct p11u_slot *slot);
 /* Whether the calling thread holds the slot's card lock. */
 bool p11u_slot_owned(const struct p11u_slot *slot);
 /* The module lock, for the slot transport only: it gives the lock up around PC/SC calls. */
@@ -223,12 +232,14 @@ void p11u_module_lock(void);
  * slot.c
  * ------------------------------------------------------------------------------------------ */
 
-/* At C_Initialize: a slot pair for each reader pcscd lists (names only, no card I/O). */
+/* At C_Initialize: a slot pair for each reader pcscd lists, and which readers hold a card
+ * (pcscd only, no card I/O). */
 void p11u_slots_enumerate(struct p11u_module *m);
 CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_PTR list,
                           CK_ULONG_PTR count);
 CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
-/* Slot by ID, brought up to date (p11u_slot_sync). */
+/* Slot by ID, brought up to date (p11u_slot_sync); a card another call is reading is waited
+ * for, as the caller needs its token (CKR_DEVICE_ERROR after twice card_timeout). */
 CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);
 /* Slot by ID, as it is (no pcscd or card I/O). */
 CK_RV p11u_slot_by_id(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);

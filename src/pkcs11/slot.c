@@ -2,14 +2,15 @@
  *
  * Each reader gets two fixed slot IDs for the life of the module: 2n for the card token and
  * 2n+1 for the user-code token (n = order in which the reader was first seen).  The readers
- * present at C_Initialize have their slots at once (names only, no card I/O: Java's SunPKCS11
- * and conformance suites use slot IDs without asking for a list); readers that appear later
- * get the next n on the next C_GetSlotList or C_WaitForSlotEvent.  A reader that goes away
- * leaves its IDs unused.
+ * present at C_Initialize have their slots at once (names and pcscd's presence only, no card
+ * I/O: Java's SunPKCS11 and conformance suites use slot IDs without asking for a list); readers
+ * that appear later get the next n on the next C_GetSlotList or C_WaitForSlotEvent.  A reader
+ * that goes away leaves its IDs unused.
  *
  * Cost model (NSS polls C_GetSlotInfo and C_GetSessionInfo every second): p11u_slot_sync()
  * asks pcscd only (SCardStatus on our connection, or the reader's event counter); the card is
- * read once per insertion, by the first call that notices it.
+ * read once per insertion, by the first call that notices it.  Presence and the token are
+ * apart: while that call reads the card, the others show the slot with a token in it.
  *
  * The card layer talks to a reader through the slot's transport, which gives up the module
  * lock around each PC/SC call: a slow or stalled card holds only its own slot's card lock. */
@@ -38,6 +39,13 @@
 bool p11u_token_present(const struct p11u_slot *slot, bool uc)
 {
 	return p11u_token_gen(slot, uc) != 0;
+}
+
+/* CKF_TOKEN_PRESENT: the token, or a card another call is still reading.  Saying "empty"
+ * meanwhile would make a caller that polls (or lists slots) miss the insertion. */
+static bool slot_shows_token(const struct p11u_slot *slot, bool uc)
+{
+	return p11u_token_present(slot, uc) || (!uc && slot->reading);
 }
 
 unsigned long p11u_token_gen(const struct p11u_slot *slot, bool uc)
@@ -325,6 +333,7 @@ static enum p11u_io_rv check_reader(struct p11u_slot *slot)
 static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 {
 	struct p11u_reader_state rs;
+	bool at_start;
 
 	if (slot->conn != NULL && slot->state == P11U_TOKEN_STALLED &&
 	    !p11u_reader_stalled(slot->conn)) {
@@ -357,6 +366,7 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 	    p11u_pcsc_reader_state(m->pcsc, slot->reader_name, &rs) != P11U_IO_OK) {
 		/* Reader unplugged or pcscd gone. */
 		slot->withheld = false;
+		slot->start_card = false;
 		if (slot->state != P11U_TOKEN_NONE)
 			p11u_slot_drop_card(m, slot);
 		slot->have_event_count = false;
@@ -364,6 +374,7 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 	}
 	if (!rs.present) {
 		slot->withheld = false;
+		slot->start_card = false;
 		if (slot->state != P11U_TOKEN_NONE)
 			p11u_slot_drop_card(m, slot);
 		slot->have_event_count = true;
@@ -377,7 +388,18 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 	slot->have_event_count = true;
 	slot->event_count = rs.event_count;
 	slot->withheld = false;
+	at_start = slot->start_card && rs.event_count == slot->start_event_count;
+	slot->reading = true;
 	insert_card(m, slot, &rs);
+	slot->reading = false;
+	if (at_start) {
+		slot->reported_card_gen = slot->card_gen;
+		slot->reported_uc_gen = slot->uc_gen;
+	}
+	/* Read (or refused) for good: a later token in this reader is an event.  An insertion
+	 * to be looked at again (not powered yet) keeps it. */
+	if (slot->have_event_count)
+		slot->start_card = false;
 }
 
 /* The card lock for a moment, for work that can be skipped while another call uses the
@@ -411,12 +433,6 @@ void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot)
 	if (!card_lock_try(slot, &taken))
 		return;
 	sync_owned(m, slot);
-	if (slot->quiet_first_sync) {
-		/* A card already there when the module started is no slot event. */
-		slot->quiet_first_sync = false;
-		slot->reported_card_gen = slot->card_gen;
-		slot->reported_uc_gen = slot->uc_gen;
-	}
 	card_lock_end(slot, taken);
 }
 
@@ -483,11 +499,17 @@ void p11u_slots_enumerate(struct p11u_module *m)
 		return;
 	for (char **name = names; *name != NULL; name++) {
 		struct p11u_slot *slot = slot_add(m, *name);
+		struct p11u_reader_state rs;
 
 		if (slot == NULL)
 			continue;
 		slot->listed = true;
-		slot->quiet_first_sync = true;
+		/* PKCS#11: slot events are changes since C_Initialize.  pcscd's counter marks the
+		 * card there now, so that a card put in before the first look is still one. */
+		if (p11u_pcsc_reader_state(m->pcsc, *name, &rs) == P11U_IO_OK && rs.present) {
+			slot->start_card = true;
+			slot->start_event_count = rs.event_count;
+		}
 	}
 	p11u_pcsc_free_names(names);
 }
@@ -520,7 +542,7 @@ CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_
 			if (token_present)
 				p11u_slot_sync(m, slot);
 			for (int uc = 0; uc <= 1; uc++)
-				if (!token_present || p11u_token_present(slot, uc))
+				if (!token_present || slot_shows_token(slot, uc))
 					ids[n++] = slot->card_slot_id + (CK_SLOT_ID)uc;
 		}
 		free(m->slot_list);
@@ -554,9 +576,20 @@ CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **
 {
 	CK_RV rv = p11u_slot_by_id(m, id, slot, uc);
 
-	if (rv == CKR_OK)
+	if (rv != CKR_OK)
+		return rv;
+	p11u_slot_sync(m, *slot);
+	if ((*slot)->reading && !p11u_slot_owned(*slot)) {
+		/* The slot shows a token another call is still reading: not "no token" to a
+		 * caller that needs it, but a wait for that call. */
+		if (!p11u_card_lock_wait(m, *slot))
+			return CKR_DEVICE_ERROR;
+		pthread_mutex_unlock(&(*slot)->io_lock);
+		if (m->finalizing)
+			return CKR_CRYPTOKI_NOT_INITIALIZED;
 		p11u_slot_sync(m, *slot);
-	return rv;
+	}
+	return CKR_OK;
 }
 
 CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
@@ -583,7 +616,7 @@ CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR 
 	info->flags = CKF_REMOVABLE_DEVICE;
 	if (!uc)
 		info->flags |= CKF_HW_SLOT;
-	if (p11u_token_present(slot, uc))
+	if (slot_shows_token(slot, uc))
 		info->flags |= CKF_TOKEN_PRESENT;
 	return CKR_OK;
 }

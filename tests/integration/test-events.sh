@@ -15,7 +15,7 @@ require_rig
 require_module
 require_script
 
-plan 44
+plan 66
 
 rig_up
 p11_setup
@@ -149,3 +149,65 @@ is "$(sed -n "$((apdus_after + 1)),${apdus_after_token}p" < <(grep '^apdu ' "$(c
 	"CLA=80 INS=20 P1=00 P2=01 Lc=0 Le=- data=[redacted 0 bytes]
 CLA=80 INS=20 P1=00 P2=02 Lc=0 Le=- data=[redacted 0 bytes]" "the refresh: two empty VERIFYs (no try spent)"
 is "$(grep -c '^token-info 0 -> CKR_OK ' <<<"$out")" 4 "C_GetTokenInfo: CKR_OK each time"
+
+# --- a card inserted after C_Initialize, noticed by C_GetSlotList or read by a waiting thread -------
+# Card b answers slowly here (reading it takes seconds): while the waiting thread reads it, the
+# main thread's C_GetSlotInfo and C_GetSlotList must show the card (its token not read yet),
+# C_GetTokenInfo waits for that token, and the waiter gets the event, once.  The sleeps only
+# let the waiter start first.
+script_bg late <<'EOF'
+init
+pause insert-fast
+slots present
+wait-event dont-block
+wait-event dont-block
+finalize
+pause remove
+init
+pause insert-slow
+wait-event-thread
+sleep 500
+slot-info 2
+sleep 200
+slot-info 2
+sleep 200
+slots present
+token-info 2
+join 60000
+wait-event dont-block
+slot-info 2
+finalize
+EOF
+script_at late insert-fast
+card_insert 1 b
+script_go late insert-fast
+script_at late remove
+card_remove 1
+script_go late remove
+script_at late insert-slow
+card_insert 1 b --latency-us 250000
+script_go late insert-slow
+out=$(script_end late)
+transcript_is "$out" "late card" <<'EOF'
+init -> CKR_OK
+pause insert-fast -> ok
+slots present -> CKR_OK 0 2  # inserted after C_Initialize, first seen by C_GetSlotList
+wait-event dont-block -> CKR_OK slot=2  # still an event: it came after C_Initialize
+wait-event dont-block -> CKR_NO_EVENT  # once
+finalize -> CKR_OK
+pause remove -> ok
+init -> CKR_OK
+pause insert-slow -> ok
+wait-event-thread -> started  # the waiter reads the slow card
+sleep 500 -> ok
+slot-info 2 -> CKR_OK flags=CKF_TOKEN_PRESENT|CKF_REMOVABLE_DEVICE|CKF_HW_SLOT description="Virtual PCD 00 01"  # while it is read: not empty
+sleep 200 -> ok
+slot-info 2 -> CKR_OK flags=CKF_TOKEN_PRESENT|CKF_REMOVABLE_DEVICE|CKF_HW_SLOT description="Virtual PCD 00 01"
+sleep 200 -> ok
+slots present -> CKR_OK 0 2  # listed while it is read
+token-info 2 -> CKR_OK label="組織及團體憑證管 000002" model="P11U V1" serial="XC00000000000002" flags=CKF_RNG|CKF_LOGIN_REQUIRED|CKF_USER_PIN_INITIALIZED|CKF_TOKEN_INITIALIZED  # waits for the token being read
+join 60000 -> CKR_OK slot=2  # the waiter gets the event
+wait-event dont-block -> CKR_NO_EVENT  # once
+slot-info 2 -> CKR_OK flags=CKF_TOKEN_PRESENT|CKF_REMOVABLE_DEVICE|CKF_HW_SLOT description="Virtual PCD 00 01"
+finalize -> CKR_OK
+EOF
