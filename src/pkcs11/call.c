@@ -340,6 +340,14 @@ static void release_card_lock(struct p11u_call *call)
 
 CK_RV p11u_leave(struct p11u_call *call, CK_RV rv)
 {
+	/* A call that found its card gone ends its session, whether the removal was known before the
+	 * call (p11u_session_check_live) or seen in the middle of it: later calls on the handle get
+	 * CKR_SESSION_HANDLE_INVALID, not an answer that depends on when pcscd saw the removal. */
+	if (rv == CKR_DEVICE_REMOVED && call->locked && call->session != NULL &&
+	    call->claimed == call->session->slot) {
+		p11u_session_close(call->m, call->session);
+		call->session = NULL;
+	}
 	if (call->locked) {
 		release_card_lock(call);
 		if (call->counted)

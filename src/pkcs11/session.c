@@ -4,7 +4,8 @@
  * Handles count up from 1 for the life of the process and are never reused.  A session
  * belongs to one token generation (struct p11u_slot): when that token goes away (card removed
  * or swapped, user-code token gone after a release) the next call on the session returns
- * CKR_DEVICE_REMOVED and forgets it; later calls get CKR_SESSION_HANDLE_INVALID.  Login state
+ * CKR_DEVICE_REMOVED and forgets it, as does a call that sees the card go in its middle
+ * (p11u_leave); later calls get CKR_SESSION_HANDLE_INVALID.  Login state
  * lives in the token (PKCS#11: shared by all sessions of a token), not here. */
 #include "config.h"
 

@@ -215,11 +215,11 @@ like "$(grep '^apdu ' "$TEST_TMP/cut-before.log" | tail -n 1)" "^apdu $((R - 1))
 is "$(grep -c 'INS=2C' "$TEST_TMP/cut-before.log" || true)" 0 \
 	"cut before: RESET RETRY COUNTER never reached the card"
 # The card vanished under a transmit: pcscd reports a failed transaction before it has seen the
-# removal; the module asks pcscd again and reports the removal.
+# removal; the module asks pcscd again and reports the removal, and that call ends the session.
 is "$(result_of "$cut_out" "initpin env:NEW")" "CKR_DEVICE_REMOVED" \
 	"cut before: C_InitPIN fails cleanly"
 is "$(sed -n '6,$p' <<<"$cut_out")" "pause gone -> ok
-session-info -> CKR_DEVICE_REMOVED
+session-info -> CKR_SESSION_HANDLE_INVALID
 token-info 0 -> CKR_TOKEN_NOT_PRESENT
 finalize -> CKR_OK" "cut before: then the session ends with the card"
 is "$(card_tries cut)" "pin_tries=0 user_code_tries=3" "cut before: the state file holds the old state"
