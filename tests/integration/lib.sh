@@ -38,6 +38,17 @@
 P11U_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$P11U_LIB_DIR/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
+
+# The tests compare UTF-8 text (holder names, man pages, Java's output): run them in a UTF-8
+# locale whatever the caller's is (a CI job or `env -i` gives none, and then col, grep and Java
+# treat each byte as a character).  Tests that need a language set LANG for that command.
+case "${LC_ALL:-${LC_CTYPE:-${LANG:-}}}" in
+*UTF-8* | *utf8*) ;;
+*)
+	unset LC_ALL LC_CTYPE
+	export LANG=C.UTF-8
+	;;
+esac
 export top_srcdir top_builddir
 RIG=$top_srcdir/tests/rig.sh
 : "${P11U_VCARD:=$top_builddir/tools/vcard/p11unlock-vcard}"
