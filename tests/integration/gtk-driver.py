@@ -213,7 +213,23 @@ def click_see(name, ere, seconds, shot):
     for kind in ("object:children-changed", "object:state-changed",
                  "object:property-change:accessible-name"):
         listener.register(kind)
-    find("push button", name).get_action_iface().do_action(0)
+    # A holder clicks a button they can click: wait until it is sensitive and has stayed so for
+    # a moment (a card event may start a detection, which makes the window busy for a while).
+    button = find("push button", name)
+    sensitive_since = []
+
+    def settled():
+        if not button.get_state_set().contains(Atspi.StateType.SENSITIVE):
+            sensitive_since.clear()
+            return False
+        if not sensitive_since:
+            sensitive_since.append(time.monotonic())
+        return time.monotonic() - sensitive_since[0] >= 2
+
+    if not until(settled, seconds):
+        print("%s never stayed clickable" % name)
+        return 1
+    button.get_action_iface().do_action(0)
     GLib.timeout_add(int(seconds * 1000), loop.quit)
     loop.run()
     if seen:
