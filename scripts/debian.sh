@@ -163,7 +163,8 @@ cmd_lintian() {
 	built
 	lintian --version
 	# -I: informational tags are shown too (they do not fail); --fail-on: errors and warnings do.
-	as_builder lintian -I --fail-on error,warning "$WORK"/build/*.dsc "$WORK"/build/*.deb || rc=$?
+	# From the work directory: the caller's (CI: /root/...) is not the build user's to enter.
+	(cd "$WORK" && as_builder lintian -I --fail-on error,warning "$WORK"/build/*.dsc "$WORK"/build/*.deb) || rc=$?
 	if [ $rc = 0 ]; then result lintian PASS; else result lintian FAIL; fi
 	say "lintian took $((SECONDS - start)) s"
 	return $rc
