@@ -46,6 +46,8 @@ eval "$("$rig" start "$work/rig" --readers 2)"
 export PCSCLITE_CSOCK_NAME
 printf 'allow_test_cards = yes\n' >"$work/conf"
 export P11UNLOCK_CONF=$work/conf P11UNLOCK_MODULE=$module LANG=C.UTF-8
+# The module's cache of public card data (emptied for the cold counts).
+export XDG_CACHE_HOME=$work/cache
 unset LC_ALL LC_MESSAGES LANGUAGE
 printf 'benchmark data\n' >"$work/data"
 
@@ -121,10 +123,13 @@ timed() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- APDUs per job vs the floor (the raw program's count is the floor) ---------------------------
-echo "== APDUs per job (new process), 3 reruns each; floor = what bench-raw sends"
-printf '  %-10s %8s %6s %7s\n' job module floor ratio
+echo "== APDUs per job (new process): cold = empty cache, module = warm cache, 3 reruns each;"
+echo "   floor = what bench-raw sends"
+printf '  %-10s %6s %8s %6s %7s\n' job cold module floor ratio
 for job in $jobs_all; do
 	cards "$(job_cards "$job")" 0
+	rm -rf "$XDG_CACHE_HOME"
+	cold=$(apdus module "$job")
 	counts=()
 	for _ in 1 2 3; do counts+=("$(apdus module "$job")"); done
 	floor=$(apdus raw "$job")
@@ -133,8 +138,9 @@ for job in $jobs_all; do
 		exit 1
 	fi
 	put "apdus.$job.module" "${counts[0]}"
+	put "apdus.$job.cold" "$cold"
 	put "apdus.$job.floor" "$floor"
-	printf '  %-10s %8s %6s %7s\n' "$job" "${counts[0]}" "$floor" \
+	printf '  %-10s %6s %8s %6s %7s\n' "$job" "$cold" "${counts[0]}" "$floor" \
 		"$(awk -v a="${counts[0]}" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')"
 done
 # Against the committed results: a change there is a change of the module (or of a floor).

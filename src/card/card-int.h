@@ -87,6 +87,12 @@ struct p11u_card {
 	size_t n_keys;
 	bool real_login; /* gen1: p11u_card_enable_real_login(card, true) was called */
 	unsigned tx_depth; /* p11u_card_begin() nesting */
+	/* The test card's profile makes DFs 0900 and 5030 reachable from anywhere: a card whose
+	 * ATR says it is one gets no SELECT 3F00, and no SELECT of a DF that is already current
+	 * in this transaction.  Real cards get the whole path every time, as the traces show. */
+	bool short_paths;
+	uint16_t current_df; /* 0: unknown (a new transaction, or a failed SELECT) */
+	const struct p11u_card_cache *cache; /* during p11u_card_open only */
 };
 
 /* apdu.c */
@@ -118,8 +124,16 @@ enum p11u_card_rv p11u_files_read(struct p11u_card *card, size_t offset, uint8_t
                                   size_t *got);
 enum p11u_card_rv p11u_files_read_exact(struct p11u_card *card, size_t offset, uint8_t *buf,
                                         size_t len);
+/* The first bytes of the signature certificate's slot: what tells a cached card unchanged. */
+#define P11U_PROBE_LEN P11U_APDU_LE_MAX
 /* Whether der[0..len) is one DER certificate with nothing after it. */
 bool p11u_files_one_certificate(const uint8_t *der, size_t len);
+
+/* snapshot.c: the fixed layout's public data as bytes for the caller's cache, and back.
+ * restore fills card->info.certs when the cache holds this card (type, number) with this probe
+ * and certificates that check out; save stores what was just read. */
+bool p11u_snapshot_restore(struct p11u_card *card, const uint8_t *probe, size_t probe_len);
+void p11u_snapshot_save(const struct p11u_card *card, const uint8_t *probe, size_t probe_len);
 
 /* hicos-read.c: gen2 detection and the read path of gen1 and gen2 (directory files). */
 /* SELECT of the gen2 applet by AID: P11U_CARD_OK when the card answers 9000. */
@@ -146,6 +160,8 @@ const struct p11u_card_ops *p11u_profile_identify(const uint8_t *atr, size_t atr
                                                   const char *card_type);
 /* The table of a card that answered the SELECT of the gen2 applet. */
 const struct p11u_card_ops *p11u_profile_gen2(void);
+/* Whether the ATR carries the test card's mark (the short paths before identification). */
+bool p11u_profile_atr_is_test(const uint8_t *atr, size_t atr_len);
 
 /* secret.c: PIN commands of the test card. */
 enum p11u_card_rv p11u_test_secret_state(struct p11u_card *card, enum p11u_secret which,

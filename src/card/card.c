@@ -59,6 +59,7 @@ enum p11u_card_rv p11u_card_begin(struct p11u_card *card)
 		return p11u_card_rv_from_io(io);
 	}
 	card->tx_depth = 1;
+	card->current_df = 0; /* another process may have moved the selection meanwhile */
 	return P11U_CARD_OK;
 }
 
@@ -94,6 +95,7 @@ static void free_certs(struct p11u_card *card)
 	p11u_hicos_dir_free(card->dir);
 	card->dir = NULL;
 	card->info.dir = NULL;
+	card->info.from_cache = false;
 	card->n_keys = 0;
 }
 
@@ -139,10 +141,12 @@ static enum p11u_card_rv identify_and_read(struct p11u_card *card, const uint8_t
 
 	free_certs(card);
 	card->ops = NULL;
+	card->short_paths = p11u_profile_atr_is_test(atr, atr_len);
 	rv = identify(card, atr, atr_len, type);
 	if (rv != P11U_CARD_OK)
 		return rv;
 	ops = card->ops;
+	card->short_paths = ops->kind == P11U_CARD_KIND_TEST;
 	card->info.kind = ops->kind;
 	memcpy(card->info.card_type, type, sizeof card->info.card_type);
 	rv = ops->read_public(card);
@@ -153,6 +157,14 @@ static enum p11u_card_rv identify_and_read(struct p11u_card *card, const uint8_t
 
 enum p11u_card_rv p11u_card_open(const struct p11u_transport *transport, const uint8_t *atr,
                                  size_t atr_len, struct p11u_card **out)
+{
+	return p11u_card_open_cached(transport, atr, atr_len, NULL, out);
+}
+
+enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
+                                        const uint8_t *atr, size_t atr_len,
+                                        const struct p11u_card_cache *cache,
+                                        struct p11u_card **out)
 {
 	struct p11u_card *card;
 	enum p11u_card_rv rv;
@@ -166,6 +178,7 @@ enum p11u_card_rv p11u_card_open(const struct p11u_transport *transport, const u
 	if (card == NULL)
 		return P11U_CARD_E_NO_MEMORY;
 	card->transport = transport;
+	card->cache = cache;
 	for (int attempt = 0;; attempt++) {
 		rv = p11u_card_begin(card);
 		if (rv == P11U_CARD_OK) {
@@ -175,6 +188,7 @@ enum p11u_card_rv p11u_card_open(const struct p11u_transport *transport, const u
 		if (!read_again(rv, attempt))
 			break;
 	}
+	card->cache = NULL;
 	if (rv != P11U_CARD_OK) {
 		P11U_DEBUG(P11U_LOG_CARD, "open: %s", p11u_card_rv_str(rv));
 		p11u_card_free(card);

@@ -2,7 +2,9 @@
  * transport.  This header is the whole interface the PKCS#11 front uses.
  *
  * - p11u_card_open() identifies the card and reads its public files once
- *   (card type, card number, the four certificate slots) into neutral records.
+ *   (card type, card number, the four certificate slots) into neutral records;
+ *   with a cache (p11u_card_open_cached), a card whose public data is in it and
+ *   unchanged costs three APDUs more than its identification.
  * - Everything else is a security or crypto operation that crosses into the
  *   card.  Each runs in its own PC/SC transaction and re-selects the files it
  *   needs (another process may have changed the selection).
@@ -173,6 +175,26 @@ struct p11u_card_info {
 	struct p11u_card_cert certs[P11U_CERT_SLOTS];
 	/* gen1/gen2: the objects of the directory files; NULL for the fixed layout. */
 	const struct p11u_card_dir *dir;
+	bool from_cache; /* certs came from the cache, checked against the card (see below) */
+};
+
+/* Where the public data of a card may be kept between processes: the caller stores bytes, the
+ * card layer decides what goes in (card type, card number, the certificate store: public
+ * files only, never a counter or a secret) and whether what comes back may be used.
+ *
+ * Same card, unchanged: the card number (EF 0903) and the first 256 bytes of the signature
+ * certificate's slot (EF 08F2 at 0x1500) are read from the card on every open and must equal
+ * what was stored.  A card re-issued or re-created under the same card number has new
+ * certificates, and a new certificate has a new serial number, which lies in those 256 bytes
+ * (with its issuer, validity and subject).  Anything else in the stored bytes (malformed,
+ * another card, a certificate that does not parse) means a full read, as without a cache.
+ * Only the fixed layout (test card, a HiCOS card without the CHT mark) uses it. */
+struct p11u_card_cache {
+	void *ctx;
+	/* The bytes last stored for this card number (malloc'd, the caller of load frees them), or
+	 * false when there are none. */
+	bool (*load)(void *ctx, const char *card_number, uint8_t **data, size_t *len);
+	void (*store)(void *ctx, const char *card_number, const uint8_t *data, size_t len);
 };
 
 /* Counters as the card reports them without cost (VERIFY with no data). */
@@ -188,6 +210,11 @@ struct p11u_card;
  * real HiCOS card.  The transport must stay valid until p11u_card_free(). */
 enum p11u_card_rv p11u_card_open(const struct p11u_transport *transport, const uint8_t *atr,
                                  size_t atr_len, struct p11u_card **out);
+/* The same with a cache of public data (may be NULL; must stay valid until the open returns). */
+enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
+                                        const uint8_t *atr, size_t atr_len,
+                                        const struct p11u_card_cache *cache,
+                                        struct p11u_card **out);
 void p11u_card_free(struct p11u_card *card);
 
 const struct p11u_card_info *p11u_card_info(const struct p11u_card *card);

@@ -61,18 +61,37 @@ static enum p11u_card_rv select_root(struct p11u_card *card)
 	return select_fid(card, P11U_FID_MF);
 }
 
-/* Selects an EF by its path from the root: another process may have moved the selection. */
+/* SELECT of a DF, remembered as the current DF for the rest of the transaction. */
+static enum p11u_card_rv select_df(struct p11u_card *card, uint16_t df)
+{
+	enum p11u_card_rv rv = select_fid(card, df);
+
+	card->current_df = rv == P11U_CARD_OK ? df : 0;
+	return rv;
+}
+
+/* Selects an EF.  Real cards: the whole path from the root, as the traces show (another
+ * process may have moved the selection).  The test card: its DF (reachable from anywhere),
+ * unless it is current in this transaction already, then the EF. */
 enum p11u_card_rv p11u_files_select_ef(struct p11u_card *card, uint16_t df, uint16_t ef)
 {
-	enum p11u_card_rv rv = select_root(card);
+	enum p11u_card_rv rv = P11U_CARD_OK;
 
-	if (rv == P11U_CARD_OK)
-		rv = select_fid(card, df);
+	if (!card->short_paths) {
+		card->current_df = 0;
+		rv = select_root(card);
+		if (rv == P11U_CARD_OK)
+			rv = select_fid(card, df);
+	} else if (card->current_df != df) {
+		rv = select_df(card, df);
+	}
 	if (rv == P11U_CARD_OK)
 		rv = select_fid(card, ef);
-	if (rv != P11U_CARD_OK)
+	if (rv != P11U_CARD_OK) {
+		card->current_df = 0;
 		P11U_DEBUG(P11U_LOG_CARD, "cannot select %04X/%04X: %s", df, ef,
 		           p11u_card_rv_str(rv));
+	}
 	return rv;
 }
 
@@ -229,18 +248,25 @@ bool p11u_files_one_certificate(const uint8_t *der, size_t len)
  * card: it is logged and read as empty, so that one bad slot (even a CA's) does not cost the
  * holder the other certificates.  What the card answers (transport errors, removal, status
  * words, a store that ends inside a slot) still fails the read. */
-static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_slot slot)
+static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_slot slot,
+                                        const uint8_t *probe, size_t probe_len)
 {
 	struct p11u_card_cert *cert = &card->info.certs[slot];
 	const size_t offset = (size_t)slot * P11U_CERT_SLOT_SIZE;
-	uint8_t first[P11U_APDU_LE_MAX];
+	uint8_t first[P11U_PROBE_LEN];
 	uint8_t *der;
 	size_t got, len;
 	enum p11u_card_rv rv;
 
-	rv = p11u_files_read(card, offset, first, sizeof first, &got);
-	if (rv != P11U_CARD_OK)
-		return rv;
+	if (slot == P11U_CERT_SIGNATURE) {
+		/* Its first bytes were read already, to check the cache. */
+		memcpy(first, probe, probe_len);
+		got = probe_len;
+	} else {
+		rv = p11u_files_read(card, offset, first, sizeof first, &got);
+		if (rv != P11U_CARD_OK)
+			return rv;
+	}
 	if (got == 0) {
 		P11U_DEBUG(P11U_LOG_CARD, "certificate store ends before the %s slot",
 		           slot_names[slot]);
@@ -296,12 +322,23 @@ static enum p11u_card_rv read_cert_slot(struct p11u_card *card, enum p11u_cert_s
 
 enum p11u_card_rv p11u_files_read_public(struct p11u_card *card)
 {
+	uint8_t probe[P11U_PROBE_LEN];
+	size_t probe_len = 0;
 	enum p11u_card_rv rv;
 
 	rv = p11u_files_read_card_number(card);
 	if (rv == P11U_CARD_OK)
 		rv = p11u_files_select_ef(card, P11U_FID_DF_PKI, P11U_FID_EF_CERT_STORE);
+	if (rv == P11U_CARD_OK)
+		rv = p11u_files_read(card, (size_t)P11U_CERT_SIGNATURE * P11U_CERT_SLOT_SIZE, probe,
+		                     sizeof probe, &probe_len);
+	if (rv != P11U_CARD_OK)
+		return rv;
+	if (p11u_snapshot_restore(card, probe, probe_len))
+		return P11U_CARD_OK;
 	for (int slot = 0; slot < P11U_CERT_SLOTS && rv == P11U_CARD_OK; slot++)
-		rv = read_cert_slot(card, (enum p11u_cert_slot)slot);
+		rv = read_cert_slot(card, (enum p11u_cert_slot)slot, probe, probe_len);
+	if (rv == P11U_CARD_OK)
+		p11u_snapshot_save(card, probe, probe_len);
 	return rv;
 }

@@ -6,7 +6,7 @@ src_card_libp11u_card_la_SOURCES = \
 	src/card/card.h src/card/card-int.h src/card/profile.h \
 	src/card/card.c src/card/profile.c \
 	src/card/apdu.c src/card/apdu-log.c \
-	src/card/files.c src/card/keys.c \
+	src/card/files.c src/card/snapshot.c src/card/keys.c \
 	src/card/secret.c src/card/keyops.c \
 	src/card/pkcs15.c src/card/pkcs15.h \
 	src/card/hicos-read.c src/card/hicos-ops.c

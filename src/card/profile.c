@@ -115,6 +115,11 @@ static bool atr_has_mark(const uint8_t *atr, size_t len, const char *mark)
 	return false;
 }
 
+bool p11u_profile_atr_is_test(const uint8_t *atr, size_t atr_len)
+{
+	return atr_has_mark(atr, atr_len, P11U_TEST_ATR_MARK);
+}
+
 static bool atr_has_hicos_mark(const uint8_t *atr, size_t len)
 {
 	static const char *const marks[] = P11U_HICOS_ATR_MARKS;
@@ -151,7 +156,7 @@ const struct p11u_card_ops *p11u_profile_identify(const uint8_t *atr, size_t atr
 		return &hicos_ops;
 	}
 	if (strcmp(card_type, P11U_TEST_CARD_TYPE) == 0) {
-		if (atr_has_mark(atr, atr_len, P11U_TEST_ATR_MARK)) {
+		if (p11u_profile_atr_is_test(atr, atr_len)) {
 			P11U_DEBUG(P11U_LOG_CARD, "card type \"%s\" and ATR mark %s: %s", card_type,
 			           P11U_TEST_ATR_MARK, test_card_ops.name);
 			return &test_card_ops;

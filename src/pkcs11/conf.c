@@ -35,6 +35,7 @@ static const struct {
     {"opensc_unblock_styles", SETTING_BOOL, offsetof(struct p11u_config, opensc_unblock_styles)},
     {"hicos_login", SETTING_BOOL, offsetof(struct p11u_config, hicos_login)},
     {"card_timeout", SETTING_SECONDS, offsetof(struct p11u_config, card_timeout)},
+    {"cache", SETTING_BOOL, offsetof(struct p11u_config, cache)},
 };
 
 void p11u_config_defaults(struct p11u_config *cfg)
@@ -44,6 +45,7 @@ void p11u_config_defaults(struct p11u_config *cfg)
 	cfg->opensc_unblock_styles = false;
 	cfg->hicos_login = false;
 	cfg->card_timeout = P11U_CARD_TIMEOUT_DEFAULT;
+	cfg->cache = true;
 }
 
 static bool parse_bool(const char *value, bool *out)
@@ -264,7 +266,8 @@ void p11u_config_load(struct p11u_config *cfg)
 	pthread_mutex_unlock(&warned_lock);
 	P11U_DEBUG(P11U_LOG_CONFIG,
 	           "allow_test_cards=%s user_code_token=%s opensc_unblock_styles=%s "
-	           "hicos_login=%s",
+	           "hicos_login=%s card_timeout=%u cache=%s",
 	           cfg->allow_test_cards ? "yes" : "no", cfg->user_code_token ? "yes" : "no",
-	           cfg->opensc_unblock_styles ? "yes" : "no", cfg->hicos_login ? "yes" : "no");
+	           cfg->opensc_unblock_styles ? "yes" : "no", cfg->hicos_login ? "yes" : "no",
+	           cfg->card_timeout, cfg->cache ? "yes" : "no");
 }

@@ -14,6 +14,7 @@ struct p11u_config {
 	                               HiCOS cards (default no: read-only tokens) */
 	unsigned card_timeout;      /* seconds a reader may take for one PC/SC call before the
 	                               card counts as stalled (default 20, 1..600) */
+	bool cache;                 /* keep cards' public data in the user's cache (default yes) */
 };
 
 #define P11U_CARD_TIMEOUT_DEFAULT 20

@@ -15,7 +15,7 @@ noinst_LTLIBRARIES += src/pkcs11/libp11u-pkcs11.la
 src_pkcs11_libp11u_pkcs11_la_SOURCES = \
 	src/pkcs11/front.h src/pkcs11/pkcs11-compat.h \
 	src/pkcs11/module.c src/pkcs11/interface.c src/pkcs11/call.c \
-	src/pkcs11/conf.c src/pkcs11/conf.h \
+	src/pkcs11/conf.c src/pkcs11/conf.h src/pkcs11/cache.c src/pkcs11/cache.h \
 	src/pkcs11/slot.c src/pkcs11/token.c src/pkcs11/session.c \
 	src/pkcs11/login.c src/pkcs11/find.c src/pkcs11/ops.c \
 	include/p11unlock/p11unlock.h

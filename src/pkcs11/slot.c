@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/text.h"
+#include "pkcs11/cache.h"
 #include "pkcs11/front.h"
 
 /* C_WaitForSlotEvent wakes at least this often: the user-code token appears or disappears when
@@ -266,7 +267,8 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 		return;
 	}
 	atr = p11u_reader_atr(slot->conn, &atr_len);
-	crv = p11u_card_open(&slot->transport, atr, atr_len, &card);
+	crv = p11u_card_open_cached(&slot->transport, atr, atr_len, p11u_cache_of(&m->config),
+	                            &card);
 	if (crv == P11U_CARD_E_TIMEOUT) {
 		p11u_slot_stalled(m, slot); /* the connection stays, to see it answer again */
 		return;

@@ -216,6 +216,8 @@ proc_running() {
 # ----- temporary directory and cleanup -------------------------------------------
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/p11u-test.XXXXXX")
+# The module's cache of public card data: one per test, shared by its processes.
+export XDG_CACHE_HOME="$TEST_TMP/cache"
 RIG_DIR=
 
 # at_exit CMD [ARGS...]: run CMD when the test ends, whatever happens (last in, first out),
