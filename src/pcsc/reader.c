@@ -13,7 +13,9 @@
 #include "pcsc/reader.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,8 +62,28 @@ struct wait_ctx {
 	struct wait_ctx *next;
 };
 
+/* The monitor: a thread that follows pcscd's reader list and every reader's state
+ * (SCardGetStatusChange with the last known states, on a context of its own), so that
+ * presence is read from memory.  Its fields are under the p11u_pcsc lock. */
+struct monitor {
+	pthread_t thread;
+	bool started;
+	bool stopping;
+	bool done;       /* the thread has left its loop */
+	bool in_wait;    /* inside SCardGetStatusChange: a stop must cancel it */
+	SCARDCONTEXT ctx;
+	bool have_ctx;
+	pthread_cond_t wake; /* a stop, for the thread's back-off; its exit, for the stopper */
+	/* pcscd's latest report: valid while the thread is connected and has one. */
+	bool valid;
+	char **names;
+	struct p11u_reader_state states[READERS_MAX];
+	size_t n;
+};
+
 struct p11u_pcsc {
 	SCARDCONTEXT ctx; /* listing and presence */
+	struct monitor monitor;
 
 	pthread_mutex_t lock; /* protects everything below */
 	pthread_cond_t wait_done;
@@ -166,6 +188,9 @@ static void monotonic_cond_init(pthread_cond_t *cond)
 
 /* ---- the context for listing and presence --------------------------------------------- */
 
+static void monitor_start(struct p11u_pcsc *pcsc);
+static void monitor_stop(struct p11u_pcsc *pcsc);
+
 enum p11u_io_rv p11u_pcsc_open(struct p11u_pcsc **out)
 {
 	struct p11u_pcsc *pcsc;
@@ -183,6 +208,7 @@ enum p11u_io_rv p11u_pcsc_open(struct p11u_pcsc **out)
 	}
 	pthread_mutex_init(&pcsc->lock, NULL);
 	monotonic_cond_init(&pcsc->wait_done);
+	monitor_start(pcsc);
 	*out = pcsc;
 	return P11U_IO_OK;
 }
@@ -191,6 +217,7 @@ void p11u_pcsc_close(struct p11u_pcsc *pcsc)
 {
 	if (pcsc == NULL)
 		return;
+	monitor_stop(pcsc);
 	log_call("SCardReleaseContext", NULL, SCardReleaseContext(pcsc->ctx));
 	while (pcsc->waits != NULL) {
 		struct wait_ctx *w = pcsc->waits;
@@ -239,7 +266,8 @@ static char **split_multistring(const char *buf, size_t len)
 	return names;
 }
 
-enum p11u_io_rv p11u_pcsc_list_readers(struct p11u_pcsc *pcsc, char ***names)
+/* The reader list on a context. */
+static enum p11u_io_rv list_readers_on(SCARDCONTEXT ctx, char ***names)
 {
 	DWORD len = 0;
 	char *buf = NULL;
@@ -248,13 +276,13 @@ enum p11u_io_rv p11u_pcsc_list_readers(struct p11u_pcsc *pcsc, char ***names)
 	*names = NULL;
 	/* The list can grow between the size query and the read: try again a few times. */
 	for (int attempt = 0; attempt < 3; attempt++) {
-		rv = SCardListReaders(pcsc->ctx, NULL, NULL, &len);
+		rv = SCardListReaders(ctx, NULL, NULL, &len);
 		if (rv == SCARD_S_SUCCESS && len > 0) {
 			free(buf);
 			buf = malloc(len);
 			if (buf == NULL)
 				return P11U_IO_ERROR;
-			rv = SCardListReaders(pcsc->ctx, NULL, buf, &len);
+			rv = SCardListReaders(ctx, NULL, buf, &len);
 		}
 		if (rv != SCARD_E_INSUFFICIENT_BUFFER)
 			break;
@@ -272,6 +300,11 @@ enum p11u_io_rv p11u_pcsc_list_readers(struct p11u_pcsc *pcsc, char ***names)
 	*names = split_multistring(buf, len);
 	free(buf);
 	return *names != NULL ? P11U_IO_OK : P11U_IO_ERROR;
+}
+
+enum p11u_io_rv p11u_pcsc_list_readers(struct p11u_pcsc *pcsc, char ***names)
+{
+	return list_readers_on(pcsc->ctx, names);
 }
 
 /* Looks up the state a reader was last seen in; called with pcsc->lock held. */
@@ -309,6 +342,22 @@ static void remember_state(struct p11u_pcsc *pcsc, const char *name, DWORD state
 	pcsc->n_seen++;
 }
 
+/* A reader's state as pcscd reported it; false for an unknown or unavailable reader. */
+static bool state_from_pcsc(const SCARD_READERSTATE *rs, struct p11u_reader_state *state)
+{
+	memset(state, 0, sizeof *state);
+	if (rs->dwEventState & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE))
+		return false;
+	state->present = (rs->dwEventState & SCARD_STATE_PRESENT) != 0;
+	state->mute = (rs->dwEventState & SCARD_STATE_MUTE) != 0;
+	state->event_count = (unsigned)((rs->dwEventState >> 16) & 0xFFFF);
+	if (state->present && rs->cbAtr <= sizeof state->atr) {
+		memcpy(state->atr, rs->rgbAtr, rs->cbAtr);
+		state->atr_len = rs->cbAtr;
+	}
+	return true;
+}
+
 enum p11u_io_rv p11u_pcsc_reader_state(struct p11u_pcsc *pcsc, const char *reader,
                                        struct p11u_reader_state *state)
 {
@@ -323,16 +372,8 @@ enum p11u_io_rv p11u_pcsc_reader_state(struct p11u_pcsc *pcsc, const char *reade
 	log_call("SCardGetStatusChange", reader, rv);
 	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
 		return io_rv_from_pcsc(rv);
-	if (rs.dwEventState & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE))
+	if (!state_from_pcsc(&rs, state))
 		return P11U_IO_ERROR;
-
-	state->present = (rs.dwEventState & SCARD_STATE_PRESENT) != 0;
-	state->mute = (rs.dwEventState & SCARD_STATE_MUTE) != 0;
-	state->event_count = (unsigned)((rs.dwEventState >> 16) & 0xFFFF);
-	if (state->present && rs.cbAtr <= sizeof state->atr) {
-		memcpy(state->atr, rs.rgbAtr, rs.cbAtr);
-		state->atr_len = rs.cbAtr;
-	}
 	P11U_DEBUG(P11U_LOG_PCSC, "reader %s: state 0x%lX present=%d mute=%d events=%u", reader,
 	           (unsigned long)rs.dwEventState, state->present, state->mute, state->event_count);
 
@@ -340,6 +381,227 @@ enum p11u_io_rv p11u_pcsc_reader_state(struct p11u_pcsc *pcsc, const char *reade
 	remember_state(pcsc, reader, rs.dwEventState, true);
 	pthread_mutex_unlock(&pcsc->lock);
 	return P11U_IO_OK;
+}
+
+/* ---- the monitor: presence from reader events ------------------------------------------- */
+
+/* How long the monitor waits before it tries pcscd again after losing it. */
+#define MONITOR_RETRY_MS 200
+
+/* Publishes what the monitor learnt (pcsc->lock held).  names is taken over. */
+static void monitor_publish(struct monitor *mon, char **names, const SCARD_READERSTATE *rs,
+                            size_t n)
+{
+	if (mon->names != names)
+		p11u_pcsc_free_names(mon->names);
+	mon->names = names;
+	mon->n = n;
+	mon->valid = true;
+	for (size_t i = 0; i < n; i++)
+		if (!state_from_pcsc(&rs[i], &mon->states[i]))
+			mon->states[i].event_count = UINT_MAX; /* unknown: ask pcscd */
+}
+
+/* Forgets the report (pcsc->lock held): callers ask pcscd themselves meanwhile. */
+static void monitor_invalidate(struct monitor *mon)
+{
+	p11u_pcsc_free_names(mon->names);
+	mon->names = NULL;
+	mon->n = 0;
+	mon->valid = false;
+}
+
+/* Waits for a stop at most ms (pcsc->lock held); true when stopping. */
+static bool monitor_pause(struct monitor *mon, pthread_mutex_t *lock, long ms)
+{
+	struct timespec deadline = deadline_in(ms, 0);
+
+	while (!mon->stopping)
+		if (pthread_cond_timedwait(&mon->wake, lock, &deadline) == ETIMEDOUT)
+			break;
+	return mon->stopping;
+}
+
+/* Drops the monitor's context after pcscd failed it (pcsc->lock held). */
+static void monitor_drop_ctx(struct monitor *mon)
+{
+	if (mon->have_ctx)
+		log_call("SCardReleaseContext", "monitor", SCardReleaseContext(mon->ctx));
+	mon->have_ctx = false;
+	monitor_invalidate(mon);
+}
+
+/* One round: (re)connect and list the readers when needed, then wait for pcscd to report a
+ * change of any reader or of the list.  rs[] holds the states of the previous round.  False
+ * when the monitor stops. */
+static bool monitor_round(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, char ***names,
+                          size_t *n, bool *relist)
+{
+	struct monitor *mon = &pcsc->monitor;
+	LONG rv;
+
+	if (!mon->have_ctx) {
+		rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &mon->ctx);
+		mon->have_ctx = rv == SCARD_S_SUCCESS;
+		if (!mon->have_ctx)
+			return !monitor_pause(mon, &pcsc->lock, MONITOR_RETRY_MS);
+		*relist = true;
+	}
+	if (*relist) {
+		char **fresh = NULL;
+
+		if (list_readers_on(mon->ctx, &fresh) != P11U_IO_OK) {
+			monitor_drop_ctx(mon);
+			return !monitor_pause(mon, &pcsc->lock, MONITOR_RETRY_MS);
+		}
+		if (*names != mon->names)
+			p11u_pcsc_free_names(*names);
+		*names = fresh;
+		for (*n = 0; fresh[*n] != NULL && *n < READERS_MAX; (*n)++) {
+			memset(&rs[*n], 0, sizeof rs[*n]);
+			rs[*n].szReader = fresh[*n];
+			rs[*n].dwCurrentState = SCARD_STATE_UNAWARE; /* answered at once */
+		}
+		memset(&rs[*n], 0, sizeof rs[*n]);
+		rs[*n].szReader = PNP_NOTIFICATION;
+		rs[*n].dwCurrentState = SCARD_STATE_UNAWARE;
+		*relist = false;
+	}
+	mon->in_wait = true;
+	pthread_mutex_unlock(&pcsc->lock);
+	rv = SCardGetStatusChange(mon->ctx, INFINITE, rs, (DWORD)(*n + 1));
+	pthread_mutex_lock(&pcsc->lock);
+	mon->in_wait = false;
+	if (mon->stopping)
+		return false;
+	switch (rv) {
+	case SCARD_S_SUCCESS:
+		for (size_t i = 0; i <= *n; i++)
+			rs[i].dwCurrentState = rs[i].dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+		/* A reader came or went: list again (the new readers are answered at once). */
+		if (rs[*n].dwEventState & SCARD_STATE_CHANGED)
+			*relist = true;
+		monitor_publish(mon, *names, rs, *n);
+		P11U_DEBUG(P11U_LOG_PCSC, "monitor: reader states updated (%zu readers)", *n);
+		return true;
+	case SCARD_E_TIMEOUT:
+		return true;
+	case SCARD_E_UNKNOWN_READER:
+		*relist = true;
+		monitor_invalidate(mon);
+		return true;
+	default:
+		/* pcscd gone (or restarted): connect again. */
+		log_call("SCardGetStatusChange", "monitor", rv);
+		if (*names == mon->names)
+			*names = NULL;
+		monitor_drop_ctx(mon);
+		return !monitor_pause(mon, &pcsc->lock, MONITOR_RETRY_MS);
+	}
+}
+
+static void *monitor_main(void *arg)
+{
+	struct p11u_pcsc *pcsc = arg;
+	struct monitor *mon = &pcsc->monitor;
+	SCARD_READERSTATE rs[READERS_MAX + 1];
+	char **names = NULL;
+	size_t n = 0;
+	bool relist = true;
+
+	pthread_mutex_lock(&pcsc->lock);
+	while (!mon->stopping && monitor_round(pcsc, rs, &names, &n, &relist))
+		;
+	if (names != mon->names)
+		p11u_pcsc_free_names(names);
+	monitor_drop_ctx(mon);
+	mon->done = true;
+	pthread_cond_broadcast(&mon->wake);
+	pthread_mutex_unlock(&pcsc->lock);
+	return NULL;
+}
+
+/* Starts the monitor (pcsc->lock not held).  Without it, callers ask pcscd each time. */
+static void monitor_start(struct p11u_pcsc *pcsc)
+{
+	struct monitor *mon = &pcsc->monitor;
+	sigset_t all, old;
+
+	monotonic_cond_init(&mon->wake);
+	/* No signal is delivered to the module's thread: the application's handlers are for its
+	 * own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	mon->started = pthread_create(&mon->thread, NULL, monitor_main, pcsc) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!mon->started)
+		P11U_DEBUG(P11U_LOG_PCSC, "monitor thread not started: presence asked each time");
+}
+
+/* Stops the monitor and waits for its thread. */
+static void monitor_stop(struct p11u_pcsc *pcsc)
+{
+	struct monitor *mon = &pcsc->monitor;
+
+	if (!mon->started)
+		return;
+	pthread_mutex_lock(&pcsc->lock);
+	mon->stopping = true;
+	pthread_cond_broadcast(&mon->wake);
+	/* As for waits: SCardCancel is a no-op until the wait has reached pcscd. */
+	while (!mon->done) {
+		struct timespec deadline = deadline_in(0, CANCEL_RETRY_NS);
+
+		if (mon->in_wait && mon->have_ctx)
+			log_call("SCardCancel", "monitor", SCardCancel(mon->ctx));
+		pthread_cond_timedwait(&mon->wake, &pcsc->lock, &deadline);
+	}
+	pthread_mutex_unlock(&pcsc->lock);
+	pthread_join(mon->thread, NULL);
+	pthread_cond_destroy(&mon->wake);
+	mon->started = false;
+}
+
+enum p11u_io_rv p11u_pcsc_known_state(struct p11u_pcsc *pcsc, const char *reader,
+                                      struct p11u_reader_state *state)
+{
+	enum p11u_io_rv io = P11U_IO_ERROR;
+
+	pthread_mutex_lock(&pcsc->lock);
+	for (size_t i = 0; pcsc->monitor.valid && i < pcsc->monitor.n; i++) {
+		if (strcmp(pcsc->monitor.names[i], reader) == 0) {
+			*state = pcsc->monitor.states[i];
+			io = state->event_count == UINT_MAX ? P11U_IO_ERROR : P11U_IO_OK;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pcsc->lock);
+	return io;
+}
+
+enum p11u_io_rv p11u_pcsc_known_readers(struct p11u_pcsc *pcsc, char ***names)
+{
+	enum p11u_io_rv io = P11U_IO_ERROR;
+
+	*names = NULL;
+	pthread_mutex_lock(&pcsc->lock);
+	if (pcsc->monitor.valid) {
+		size_t n = pcsc->monitor.n;
+
+		*names = calloc(n + 1, sizeof **names);
+		io = *names != NULL ? P11U_IO_OK : P11U_IO_ERROR;
+		for (size_t i = 0; i < n && io == P11U_IO_OK; i++) {
+			(*names)[i] = strdup(pcsc->monitor.names[i]);
+			if ((*names)[i] == NULL)
+				io = P11U_IO_ERROR;
+		}
+		if (io != P11U_IO_OK) {
+			p11u_pcsc_free_names(*names);
+			*names = NULL;
+		}
+	}
+	pthread_mutex_unlock(&pcsc->lock);
+	return io;
 }
 
 /* ---- waits ------------------------------------------------------------------------------ */

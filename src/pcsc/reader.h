@@ -50,6 +50,16 @@ void p11u_pcsc_close(struct p11u_pcsc *pcsc);
 enum p11u_io_rv p11u_pcsc_list_readers(struct p11u_pcsc *pcsc, char ***names);
 void p11u_pcsc_free_names(char **names);
 
+/* Presence from memory: p11u_pcsc_open() starts a monitor thread that follows pcscd's reader
+ * list and reader states (SCardGetStatusChange with the last known states, on its own
+ * context).  P11U_IO_ERROR while it has no report (starting up, pcscd gone, a reader it has
+ * not seen yet): ask pcscd then (p11u_pcsc_reader_state, p11u_pcsc_list_readers).  A report
+ * may lag pcscd by the moment the thread takes to wake: a caller that finds it disagreeing
+ * with what it knows asks pcscd. */
+enum p11u_io_rv p11u_pcsc_known_state(struct p11u_pcsc *pcsc, const char *reader,
+                                      struct p11u_reader_state *state);
+enum p11u_io_rv p11u_pcsc_known_readers(struct p11u_pcsc *pcsc, char ***names);
+
 /* Presence without card I/O (SCardGetStatusChange with timeout 0). */
 enum p11u_io_rv p11u_pcsc_reader_state(struct p11u_pcsc *pcsc, const char *reader,
                                        struct p11u_reader_state *state);

@@ -55,10 +55,15 @@ static struct {
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* This process's ID, kept up to date by the fork handler: every call compares it with the
+ * initializing process's, and getpid() is a system call (a third of a C_GetSessionInfo). */
+static atomic_int current_pid;
+
 /* In a forked child, which runs one thread from here on: no lock is taken (the parent's may
  * have been held at the fork), and only the secrets are touched. */
 static void wipe_secrets_in_child(void)
 {
+	atomic_store(&current_pid, (int)getpid());
 	if (atomic_load(&state.phase) == PHASE_READY)
 		p11u_slots_wipe_secrets(&state.module);
 }
@@ -66,6 +71,7 @@ static void wipe_secrets_in_child(void)
 /* glibc drops the handler when the module is unloaded (dlclose). */
 static void register_atfork(void)
 {
+	atomic_store(&current_pid, (int)getpid());
 	pthread_atfork(NULL, NULL, wipe_secrets_in_child);
 }
 
@@ -185,7 +191,7 @@ out:
 
 static bool initialized_here(void)
 {
-	return atomic_load(&state.phase) == PHASE_READY && state.pid == getpid();
+	return atomic_load(&state.phase) == PHASE_READY && state.pid == atomic_load(&current_pid);
 }
 
 void p11u_module_unlock(void)

@@ -89,9 +89,11 @@ struct p11u_slot {
 	 * module lock. */
 	struct p11u_transport transport;
 
-	/* Presence.  Without a connection, pcscd's event counter tells a new insertion. */
+	/* Presence: pcscd's event counter and whether a card was in the reader when this slot
+	 * last looked (a change of either is an insertion or a removal). */
 	bool have_event_count;
 	unsigned event_count;
+	bool card_in_reader;
 	struct p11u_reader *conn; /* kept open while a card of ours is present */
 	/* The card of a new insertion is being read (by the holder of the card lock): it is in
 	 * the reader, its token is not ready yet.  The slot shows it as present meanwhile. */

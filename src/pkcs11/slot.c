@@ -331,6 +331,28 @@ static enum p11u_io_rv check_reader(struct p11u_slot *slot)
 	return io;
 }
 
+/* Whether the monitor's report (memory, no pcscd round trip) says the reader is as this slot
+ * last saw it: the same insertion (pcscd's event counter) or still no card.  A report that
+ * disagrees may only lag behind: the caller then asks pcscd. */
+static bool unchanged_by_events(struct p11u_module *m, const struct p11u_slot *slot)
+{
+	struct p11u_reader_state rs;
+
+	if (m->pcsc == NULL || !slot->have_event_count || slot->state == P11U_TOKEN_STALLED ||
+	    p11u_pcsc_known_state(m->pcsc, slot->reader_name, &rs) != P11U_IO_OK)
+		return false;
+	return rs.event_count == slot->event_count && rs.present == slot->card_in_reader &&
+	       !rs.mute;
+}
+
+/* pcscd's event counter and presence as this slot last saw them. */
+static void note_reader_state(struct p11u_slot *slot, const struct p11u_reader_state *rs)
+{
+	slot->have_event_count = true;
+	slot->event_count = rs->event_count;
+	slot->card_in_reader = rs->present;
+}
+
 /* p11u_slot_sync() for the holder of the card lock. */
 static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 {
@@ -344,6 +366,10 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 		p11u_slot_drop_card(m, slot);
 		slot->have_event_count = false;
 	}
+	/* The common case, as NSS polls: nothing happened in the reader.  A reset by another
+	 * process is not a reader event: the next command to the card reports it. */
+	if (unchanged_by_events(m, slot))
+		return;
 	if (slot->conn != NULL && slot->state != P11U_TOKEN_STALLED) {
 		switch (check_reader(slot)) {
 		case P11U_IO_OK:
@@ -379,16 +405,14 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 		slot->start_card = false;
 		if (slot->state != P11U_TOKEN_NONE)
 			p11u_slot_drop_card(m, slot);
-		slot->have_event_count = true;
-		slot->event_count = rs.event_count;
+		note_reader_state(slot, &rs);
 		return;
 	}
-	if (slot->have_event_count && rs.event_count == slot->event_count)
+	if (slot->have_event_count && slot->card_in_reader && rs.event_count == slot->event_count)
 		return; /* the same insertion as before: nothing new (a stalled card stays so) */
 	if (slot->state != P11U_TOKEN_NONE)
 		p11u_slot_drop_card(m, slot);
-	slot->have_event_count = true;
-	slot->event_count = rs.event_count;
+	note_reader_state(slot, &rs);
 	slot->withheld = false;
 	at_start = slot->start_card && rs.event_count == slot->start_event_count;
 	slot->reading = true;
@@ -450,7 +474,9 @@ static void slots_update(struct p11u_module *m, bool quiet)
 			m->slots[i]->listed = false;
 		return;
 	}
-	if (p11u_pcsc_list_readers(m->pcsc, &names) != P11U_IO_OK) {
+	/* The monitor's list when it has one (no pcscd round trip), else pcscd's. */
+	if (p11u_pcsc_known_readers(m->pcsc, &names) != P11U_IO_OK &&
+	    p11u_pcsc_list_readers(m->pcsc, &names) != P11U_IO_OK) {
 		/* pcscd went away (or was restarted): start over with a new context, unless a
 		 * C_WaitForSlotEvent is using this one right now. */
 		P11U_DEBUG(P11U_LOG_PCSC, "reader list unavailable");
