@@ -66,7 +66,9 @@ typedef struct P11UNLOCK_CARD_INFO {
 } P11UNLOCK_CARD_INFO;
 
 /* Exact tries left (0..3) of the card's PIN and user code, read from the card without cost
- * (an empty VERIFY).  CKR_TOKEN_NOT_PRESENT without a card, CKR_FUNCTION_NOT_SUPPORTED for a
+ * (an empty VERIFY) unless the module read them less than 0.25 s ago (a program that lists a
+ * card and then asks for its count reads the card once; P11U_Login checks the count again in
+ * the same transaction as the VERIFY).  CKR_TOKEN_NOT_PRESENT without a card, CKR_FUNCTION_NOT_SUPPORTED for a
  * real HiCOS card (no free counter reading of real cards is public; a gen1 token's flags show
  * the count of its last VERIFY answer), CKR_DEVICE_ERROR for a card that does
  * not answer (card_timeout), CKR_SLOT_ID_INVALID for an unknown slot. */

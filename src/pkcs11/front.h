@@ -271,9 +271,16 @@ void p11u_pad(CK_UTF8CHAR *field, size_t size, const char *text);
 /* At insertion: label (holder and end of the card number) and the first counter reading. */
 void p11u_token_setup(struct p11u_module *m, struct p11u_slot *slot);
 CK_RV p11u_token_get_info(struct p11u_call *call, CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info);
-/* Reads both counters from the card (no cost) unless the last reading is younger than about a
- * second; force reads anyway. */
-CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot, bool force);
+/* How old a counter reading may be (the card's answer to this module, learnt from an empty
+ * VERIFY or any PIN command): P11U_COUNTERS_NOW always asks the card. */
+enum p11u_counters_age {
+	P11U_COUNTERS_NOW,
+	P11U_COUNTERS_FRESH,      /* under 0.25 s: the status object, P11U_GetTriesLeft */
+	P11U_COUNTERS_SHORT_LIVED, /* under 1 s: C_GetTokenInfo's flags */
+};
+/* Reads both counters from the card (no cost) unless the last reading is young enough. */
+CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot,
+                                  enum p11u_counters_age age);
 /* Records counters learnt from a PIN operation (-1 = unchanged); shows or hides the
  * user-code token. */
 void p11u_token_set_counters(struct p11u_module *m, struct p11u_slot *slot, int pin_tries,

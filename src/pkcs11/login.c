@@ -99,7 +99,7 @@ static CK_RV secret_result(struct p11u_module *m, struct p11u_slot *slot, enum p
 			p11u_token_set_counters(m, slot, pin ? tries_left : -1,
 			                        pin ? -1 : tries_left);
 		else
-			p11u_token_refresh_counters(m, slot, true);
+			p11u_token_refresh_counters(m, slot, P11U_COUNTERS_NOW);
 		return CKR_PIN_INCORRECT;
 	case P11U_CARD_E_SECRET_BLOCKED:
 		p11u_token_set_counters(m, slot, pin ? 0 : -1, pin ? -1 : 0);

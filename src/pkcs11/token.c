@@ -24,8 +24,12 @@
 #include "pkcs11/errors.h"
 #include "pkcs11/front.h"
 
-/* How long a counter reading serves C_GetTokenInfo. */
-#define COUNTERS_MAX_AGE_NS (1000 * 1000 * 1000LL)
+/* How long a counter reading serves C_GetTokenInfo, and the reads that show a holder the
+ * count (the status object, P11U_GetTriesLeft: a program that lists a card and then asks for
+ * its count reads the card once).  Spending a try never relies on either: a login, a release
+ * and P11U_Login's check ask the card in the same transaction. */
+#define COUNTERS_SHORT_LIVED_NS (1000 * 1000 * 1000LL)
+#define COUNTERS_FRESH_NS       (250 * 1000 * 1000LL)
 /* Card-number characters shown at the end of the card token's label. */
 #define LABEL_NUMBER_DIGITS 6
 #define USER_CODE_LABEL     "用戶代碼"
@@ -139,7 +143,7 @@ void p11u_token_setup(struct p11u_module *m, struct p11u_slot *slot)
 {
 	make_label(slot);
 	if (slot->state == P11U_TOKEN_FULL)
-		p11u_token_refresh_counters(m, slot, true);
+		p11u_token_refresh_counters(m, slot, P11U_COUNTERS_NOW);
 }
 
 static long long now_ns(void)
@@ -199,18 +203,22 @@ static enum p11u_card_rv read_counters(struct p11u_card *card, struct p11u_secre
 	return crv;
 }
 
-CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot, bool force)
+CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot,
+                                  enum p11u_counters_age age)
 {
+	const long long max_age_ns = age == P11U_COUNTERS_SHORT_LIVED ? COUNTERS_SHORT_LIVED_NS
+	                             : age == P11U_COUNTERS_FRESH     ? COUNTERS_FRESH_NS
+	                                                              : 0;
 	struct p11u_secret_state pin, uc;
 	struct p11u_counters *c = &slot->counters;
 	enum p11u_card_rv crv;
 
 	if (slot->state != P11U_TOKEN_FULL)
 		return CKR_OK;
-	if (!force && c->known) {
+	if (max_age_ns > 0 && c->known) {
 		long long read_at =
 		    (long long)c->read_at.tv_sec * 1000000000LL + c->read_at.tv_nsec;
-		if (now_ns() - read_at < COUNTERS_MAX_AGE_NS)
+		if (now_ns() - read_at < max_age_ns)
 			return CKR_OK;
 	}
 	crv = read_counters(slot->card, &pin, &uc);
@@ -403,7 +411,7 @@ CK_RV p11u_token_get_info(struct p11u_call *call, CK_SLOT_ID slot_id, CK_TOKEN_I
 	/* This refresh is also how a lock made by another process shows the user-code token.
 	 * While another call works with the card, the last reading serves. */
 	if (p11u_slot_try_claim(call, slot)) {
-		rv = p11u_token_refresh_counters(m, slot, false);
+		rv = p11u_token_refresh_counters(m, slot, P11U_COUNTERS_SHORT_LIVED);
 		if (rv != CKR_OK && rv != CKR_USER_NOT_LOGGED_IN)
 			return rv == CKR_DEVICE_REMOVED ? CKR_TOKEN_NOT_PRESENT : rv;
 	}
@@ -440,7 +448,7 @@ CK_RV p11u_token_get_info(struct p11u_call *call, CK_SLOT_ID slot_id, CK_TOKEN_I
 CK_RV p11u_token_status_value(struct p11u_module *m, struct p11u_slot *slot, char *out,
                               size_t out_size)
 {
-	CK_RV rv = p11u_token_refresh_counters(m, slot, true);
+	CK_RV rv = p11u_token_refresh_counters(m, slot, P11U_COUNTERS_FRESH);
 
 	if (rv != CKR_OK)
 		return rv;
@@ -480,7 +488,7 @@ CK_RV p11u_token_tries_left(struct p11u_call *call, CK_SLOT_ID slot_id, CK_ULONG
 		return slot->state == P11U_TOKEN_STALLED ? CKR_DEVICE_ERROR : CKR_TOKEN_NOT_PRESENT;
 	rv = p11u_token_require_pin_management(slot, "P11U_GetTriesLeft");
 	if (rv == CKR_OK)
-		rv = p11u_token_refresh_counters(call->m, slot, true);
+		rv = p11u_token_refresh_counters(call->m, slot, P11U_COUNTERS_FRESH);
 	if (rv != CKR_OK)
 		return rv;
 	*pin_tries = (CK_ULONG)slot->counters.pin_tries;

@@ -1,5 +1,6 @@
-# Integration tests of the unlock extension (issue 4) and of the module's removal, reset,
-# slot-event and fork behaviour (issue 3), on the rig with the real pcscd.
+# Integration tests of the unlock extension (issue 4), of the module's removal, reset,
+# slot-event and fork behaviour (issue 3), and of its cache of public card data and presence
+# from reader events (issue 10), on the rig with the real pcscd.
 # p11-script is a small PKCS#11 client that runs exact call sequences read from stdin.
 check_PROGRAMS += tests/integration/p11-script
 tests_integration_p11_script_SOURCES = tests/integration/p11-script.c
@@ -16,7 +17,9 @@ UNLOCK_TESTS = \
 	tests/integration/test-unlock-guard.sh \
 	tests/integration/test-removal.sh \
 	tests/integration/test-events.sh \
-	tests/integration/test-concurrency.sh
+	tests/integration/test-concurrency.sh \
+	tests/integration/test-cache.sh \
+	tests/integration/test-presence.sh
 
 TESTS += $(UNLOCK_TESTS)
 dist_check_SCRIPTS += $(UNLOCK_TESTS)

@@ -1,0 +1,127 @@
+#!/bin/bash
+# Presence from reader events (issue 10): the module follows pcscd's reader states in a thread
+# of its own, so calls that need no card data answer from memory.
+# - Another process holds the card: its command waits in pcscd on a card that does not answer
+#   (the virtual card's process is stopped), inside its transaction.  Meanwhile this process's
+#   C_GetSessionInfo, C_GetSlotInfo and C_GetSlotList answer at once, as NSS polls them.
+# - A card swapped between two calls: the session of the first card ends, the slot shows the
+#   second card, and the second card's own token, login and key work.
+# The `within` bounds are far above what the calls take (microseconds now): they catch a call
+# that waits for the other process or for pcscd.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/p11.sh"
+. "$(dirname "$0")/p11-script.sh"
+
+require_rig
+require_module
+require_script
+
+plan 33
+
+rig_up
+p11_setup "allow_test_cards = yes"
+export PIN=123456
+
+# signal_card INDEX SIGNAL: to the virtual card serving reader INDEX.
+signal_card() {
+	local pid
+	read -r pid _ <"$RIG_DIR/card-$1.pid"
+	kill "-$2" "$pid"
+}
+
+# --- another process holds the card ------------------------------------------------------------------
+card_create held --key-bits 1024 --card-number XC00000000000601
+card_insert 0 held
+script_bg held <<'EOF'
+init
+slots present
+open 0 ro s
+login user env:PIN
+session-info
+pause hold
+within 300 session-info
+within 300 slot-info 0
+within 300 slots present
+within 300 session-info
+pause release
+session-info
+sign sha256-rsa-pkcs SIGN
+finalize
+EOF
+script_at held hold
+signal_card 0 STOP
+at_exit signal_card 0 CONT
+# opensc-tool takes the card's transaction for its command, which the stopped card never answers.
+timeout 60 opensc-tool -r 0 -s "80 20 00 01" >"$TEST_TMP/other.out" 2>&1 &
+other=$!
+sleep 1.5
+ok "the other process is still waiting for the card" proc_running "$other"
+script_go held hold
+script_at held release
+signal_card 0 CONT
+wait "$other"
+script_go held release
+out=$(script_end held)
+transcript_is "$out" "another process holds the card" <<'EOF'
+init -> CKR_OK
+slots present -> CKR_OK 0
+open 0 ro s -> CKR_OK
+login user env:PIN -> CKR_OK
+session-info -> CKR_OK slot=0 state=CKS_RO_USER_FUNCTIONS flags=CKF_SERIAL_SESSION
+pause hold -> ok
+within 300 session-info -> CKR_OK slot=0 state=CKS_RO_USER_FUNCTIONS flags=CKF_SERIAL_SESSION (within 300 ms)  # no wait for the other process
+within 300 slot-info 0 -> CKR_OK flags=CKF_TOKEN_PRESENT|CKF_REMOVABLE_DEVICE|CKF_HW_SLOT description="Virtual PCD 00 00" (within 300 ms)
+within 300 slots present -> CKR_OK 0 (within 300 ms)
+within 300 session-info -> CKR_OK slot=0 state=CKS_RO_USER_FUNCTIONS flags=CKF_SERIAL_SESSION (within 300 ms)
+pause release -> ok
+session-info -> CKR_OK slot=0 state=CKS_RO_USER_FUNCTIONS flags=CKF_SERIAL_SESSION
+sign sha256-rsa-pkcs SIGN -> CKR_OK len=128  # the card answers again, the login held
+finalize -> CKR_OK
+EOF
+card_remove 0
+
+# --- a card swapped between two calls ------------------------------------------------------------------
+card_create one --key-bits 1024 --card-number XC00000000000611
+card_create two --key-bits 1024 --card-number XC00000000000622
+card_insert 0 one
+script_bg swap <<'EOF'
+init
+slots present
+token-info 0
+open 0 ro s
+login user env:PIN
+pause swap
+session-info
+sign sha256-rsa-pkcs SIGN
+slots present
+token-info 0
+open 0 ro t
+session-info
+login user env:PIN
+sign sha256-rsa-pkcs SIGN
+finalize
+EOF
+script_at swap swap
+card_remove 0
+card_insert 0 two
+before=$(apdu_count two)
+script_go swap swap
+out=$(script_end swap)
+transcript_is "$out" "a card swapped between two calls" <<'EOF'
+init -> CKR_OK
+slots present -> CKR_OK 0
+token-info 0 -> CKR_OK label="組織及團體憑證管 000611" model="P11U V1" serial="XC00000000000611" flags=CKF_RNG|CKF_LOGIN_REQUIRED|CKF_USER_PIN_INITIALIZED|CKF_TOKEN_INITIALIZED
+open 0 ro s -> CKR_OK
+login user env:PIN -> CKR_OK
+pause swap -> ok
+session-info -> CKR_DEVICE_REMOVED  # the first card's session ends
+sign sha256-rsa-pkcs SIGN -> CKR_SESSION_HANDLE_INVALID (finding the key)
+slots present -> CKR_OK 0
+token-info 0 -> CKR_OK label="組織及團體憑證管 000622" model="P11U V1" serial="XC00000000000622" flags=CKF_RNG|CKF_LOGIN_REQUIRED|CKF_USER_PIN_INITIALIZED|CKF_TOKEN_INITIALIZED  # the second card
+open 0 ro t -> CKR_OK
+session-info -> CKR_OK slot=0 state=CKS_RO_PUBLIC_SESSION flags=CKF_SERIAL_SESSION  # no login carried over
+login user env:PIN -> CKR_OK
+sign sha256-rsa-pkcs SIGN -> CKR_OK len=128
+finalize -> CKR_OK
+EOF
+is "$(verifies_with_data two 01)" 1 "the second card got one VERIFY with data: the new login's"
