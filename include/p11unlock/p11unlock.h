@@ -33,7 +33,7 @@ extern "C" {
 
 #define P11UNLOCK_INTERFACE_NAME "Vendor P11UNLOCK"
 #define P11UNLOCK_VERSION_MAJOR  1
-#define P11UNLOCK_VERSION_MINOR  1
+#define P11UNLOCK_VERSION_MINOR  2
 
 /* P11U_Login: the card's counter is not the count the caller gave (nothing was sent). */
 #define P11UNLOCK_CKR_TRIES_CHANGED (CKR_VENDOR_DEFINED | 0x7075UL)
@@ -66,9 +66,9 @@ typedef struct P11UNLOCK_CARD_INFO {
 } P11UNLOCK_CARD_INFO;
 
 /* Exact tries left (0..3) of the card's PIN and user code, read from the card without cost
- * (an empty VERIFY) unless the module read them less than 0.25 s ago (a program that lists a
- * card and then asks for its count reads the card once; P11U_Login checks the count again in
- * the same transaction as the VERIFY).  CKR_TOKEN_NOT_PRESENT without a card, CKR_FUNCTION_NOT_SUPPORTED for a
+ * (an empty VERIFY); within 0.25 s of the card's opening, the reading made then (a program that
+ * opens a card and asks for its counts at once reads them once; P11U_Login checks the count
+ * again in the same transaction as the VERIFY).  CKR_TOKEN_NOT_PRESENT without a card, CKR_FUNCTION_NOT_SUPPORTED for a
  * real HiCOS card (no free counter reading of real cards is public; a gen1 token's flags show
  * the count of its last VERIFY answer), CKR_DEVICE_ERROR for a card that does
  * not answer (card_timeout), CKR_SLOT_ID_INVALID for an unknown slot. */
@@ -94,6 +94,15 @@ typedef CK_RV (*P11UNLOCK_Login)(CK_SESSION_HANDLE session, CK_USER_TYPE user_ty
                                  CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_ULONG tries_seen,
                                  CK_ULONG_PTR tries_now);
 
+/* The number of the card in a slot (added in 1.2), for a program looking for one card among
+ * several: a card no call has read yet is asked for its number alone (SELECT and READ BINARY
+ * of EF 0903, which cost no try on any card) and nothing else of it is read until its token is
+ * needed; the number is kept for that insertion, so reading the card later does not ask again.
+ * number receives up to 16 characters and a NUL.  Either slot of a reader names its card.
+ * CKR_TOKEN_NOT_PRESENT without a card, CKR_TOKEN_NOT_RECOGNIZED for a card without a card
+ * number, CKR_DEVICE_ERROR for a card that does not answer, CKR_SLOT_ID_INVALID. */
+typedef CK_RV (*P11UNLOCK_GetCardNumber)(CK_SLOT_ID slot, CK_UTF8CHAR_PTR number);
+
 /* PKCS#11 3.0's CK_INTERFACE and C_GetInterface, under names of their own. */
 typedef struct P11UNLOCK_INTERFACE {
 	CK_CHAR *pInterfaceName;
@@ -107,7 +116,8 @@ typedef struct P11UNLOCK_FUNCTION_LIST {
 	CK_VERSION version; /* P11UNLOCK_VERSION_MAJOR.P11UNLOCK_VERSION_MINOR */
 	P11UNLOCK_GetTriesLeft P11U_GetTriesLeft;
 	P11UNLOCK_GetCardInfo P11U_GetCardInfo;
-	P11UNLOCK_Login P11U_Login; /* 1.1 */
+	P11UNLOCK_Login P11U_Login;                 /* 1.1 */
+	P11UNLOCK_GetCardNumber P11U_GetCardNumber; /* 1.2 */
 } P11UNLOCK_FUNCTION_LIST;
 
 #ifdef __cplusplus

@@ -133,7 +133,7 @@ static enum p11u_card_rv identify(struct p11u_card *card, const uint8_t *atr, si
 
 /* Identification and the public files, inside one transaction. */
 static enum p11u_card_rv identify_and_read(struct p11u_card *card, const uint8_t *atr,
-                                           size_t atr_len)
+                                           size_t atr_len, const char *card_number)
 {
 	char type[P11U_CARD_TYPE_LEN + 1];
 	const struct p11u_card_ops *ops;
@@ -149,6 +149,9 @@ static enum p11u_card_rv identify_and_read(struct p11u_card *card, const uint8_t
 	card->short_paths = ops->kind == P11U_CARD_KIND_TEST;
 	card->info.kind = ops->kind;
 	memcpy(card->info.card_type, type, sizeof card->info.card_type);
+	/* Read for this insertion already (the fixed layout's read path does not ask again). */
+	if (card_number != NULL)
+		snprintf(card->info.card_number, sizeof card->info.card_number, "%s", card_number);
 	rv = ops->read_public(card);
 	if (rv != P11U_CARD_OK)
 		return rv;
@@ -158,13 +161,13 @@ static enum p11u_card_rv identify_and_read(struct p11u_card *card, const uint8_t
 enum p11u_card_rv p11u_card_open(const struct p11u_transport *transport, const uint8_t *atr,
                                  size_t atr_len, struct p11u_card **out)
 {
-	return p11u_card_open_cached(transport, atr, atr_len, NULL, out);
+	return p11u_card_open_cached(transport, atr, atr_len, NULL, NULL, out);
 }
 
 enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
                                         const uint8_t *atr, size_t atr_len,
                                         const struct p11u_card_cache *cache,
-                                        struct p11u_card **out)
+                                        const char *card_number, struct p11u_card **out)
 {
 	struct p11u_card *card;
 	enum p11u_card_rv rv;
@@ -182,7 +185,7 @@ enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
 	for (int attempt = 0;; attempt++) {
 		rv = p11u_card_begin(card);
 		if (rv == P11U_CARD_OK) {
-			rv = identify_and_read(card, atr, atr_len);
+			rv = identify_and_read(card, atr, atr_len, card_number);
 			p11u_card_end(card);
 		}
 		if (!read_again(rv, attempt))
@@ -198,6 +201,34 @@ enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
 	           card->info.card_number);
 	*out = card;
 	return P11U_CARD_OK;
+}
+
+enum p11u_card_rv p11u_card_read_number(const struct p11u_transport *transport,
+                                        const uint8_t *atr, size_t atr_len, char number[17])
+{
+	struct p11u_card card;
+	enum p11u_card_rv rv;
+
+	number[0] = '\0';
+	if (transport == NULL || transport->transmit == NULL || (atr == NULL && atr_len > 0))
+		return P11U_CARD_E_ARGS;
+	memset(&card, 0, sizeof card);
+	card.transport = transport;
+	card.short_paths = p11u_profile_atr_is_test(atr, atr_len);
+	for (int attempt = 0;; attempt++) {
+		rv = p11u_card_begin(&card);
+		if (rv == P11U_CARD_OK) {
+			rv = p11u_files_read_card_number(&card);
+			p11u_card_end(&card);
+		}
+		if (!read_again(rv, attempt))
+			break;
+	}
+	if (rv == P11U_CARD_OK)
+		snprintf(number, 17, "%s", card.info.card_number);
+	P11U_DEBUG(P11U_LOG_CARD, "card number alone: %s", rv == P11U_CARD_OK ? number
+	                                                                      : p11u_card_rv_str(rv));
+	return rv;
 }
 
 void p11u_card_free(struct p11u_card *card)

@@ -210,11 +210,19 @@ struct p11u_card;
  * real HiCOS card.  The transport must stay valid until p11u_card_free(). */
 enum p11u_card_rv p11u_card_open(const struct p11u_transport *transport, const uint8_t *atr,
                                  size_t atr_len, struct p11u_card **out);
-/* The same with a cache of public data (may be NULL; must stay valid until the open returns). */
+/* The same with a cache of public data (may be NULL; must stay valid until the open returns),
+ * and the card number when p11u_card_read_number() read it for this insertion (else NULL): a
+ * card of the fixed layout is then not asked for it again. */
 enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
                                         const uint8_t *atr, size_t atr_len,
                                         const struct p11u_card_cache *cache,
-                                        struct p11u_card **out);
+                                        const char *card_number, struct p11u_card **out);
+
+/* The card number alone (EF 0903: SELECT and READ BINARY, which cost no try on any card; the
+ * test card's short path when the ATR is the test card's), for a caller looking for one card
+ * among several.  The card is not identified and nothing else is read. */
+enum p11u_card_rv p11u_card_read_number(const struct p11u_transport *transport,
+                                        const uint8_t *atr, size_t atr_len, char number[17]);
 void p11u_card_free(struct p11u_card *card);
 
 const struct p11u_card_info *p11u_card_info(const struct p11u_card *card);

@@ -326,7 +326,8 @@ enum p11u_card_rv p11u_files_read_public(struct p11u_card *card)
 	size_t probe_len = 0;
 	enum p11u_card_rv rv;
 
-	rv = p11u_files_read_card_number(card);
+	/* Known when the caller read it alone for this insertion (p11u_card_read_number). */
+	rv = card->info.card_number[0] != '\0' ? P11U_CARD_OK : p11u_files_read_card_number(card);
 	if (rv == P11U_CARD_OK)
 		rv = p11u_files_select_ef(card, P11U_FID_DF_PKI, P11U_FID_EF_CERT_STORE);
 	if (rv == P11U_CARD_OK)

@@ -70,6 +70,7 @@ struct p11u_secret_buf {
 
 struct p11u_counters {
 	bool known;
+	bool at_open; /* the reading made when the card was opened (token.c) */
 	int pin_tries;
 	int user_code_tries;
 	struct timespec read_at; /* CLOCK_MONOTONIC */
@@ -98,6 +99,12 @@ struct p11u_slot {
 	/* The card of a new insertion is being read (by the holder of the card lock): it is in
 	 * the reader, its token is not ready yet.  The slot shows it as present meanwhile. */
 	bool reading;
+	bool read_queued; /* a thread was started to read the card (slot.c, read_others_at_once) */
+	/* The card number read alone (P11U_GetCardNumber) for the insertion with this event count:
+	 * the card is not read further until its token is needed. */
+	bool have_peek;
+	unsigned peek_event_count;
+	char peek_number[17];
 	struct p11u_card *card;
 	const struct p11u_card_info *info;
 	enum p11u_token_state state;
@@ -243,6 +250,9 @@ CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR 
 /* Slot by ID, brought up to date (p11u_slot_sync); a card another call is reading is waited
  * for, as the caller needs its token (CKR_DEVICE_ERROR after twice card_timeout). */
 CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);
+/* P11U_GetCardNumber: the number of the card in the slot; a card no call has read yet is asked
+ * for it alone (p11u_card_read_number) and not read further until its token is needed. */
+CK_RV p11u_slot_card_number(struct p11u_call *call, CK_SLOT_ID id, char number[17]);
 /* Slot by ID, as it is (no pcscd or card I/O). */
 CK_RV p11u_slot_by_id(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);
 /* Notices insertion, removal and resets: no card I/O, except reading a newly inserted card
@@ -275,7 +285,8 @@ CK_RV p11u_token_get_info(struct p11u_call *call, CK_SLOT_ID slot_id, CK_TOKEN_I
  * VERIFY or any PIN command): P11U_COUNTERS_NOW always asks the card. */
 enum p11u_counters_age {
 	P11U_COUNTERS_NOW,
-	P11U_COUNTERS_FRESH,      /* under 0.25 s: the status object, P11U_GetTriesLeft */
+	P11U_COUNTERS_FRESH, /* the reading made when the card was opened, under 0.25 s: the
+	                        status object, P11U_GetTriesLeft */
 	P11U_COUNTERS_SHORT_LIVED, /* under 1 s: C_GetTokenInfo's flags */
 };
 /* Reads both counters from the card (no cost) unless the last reading is young enough. */

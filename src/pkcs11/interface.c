@@ -184,11 +184,29 @@ static CK_RV vendor_login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_
 	return p11u_leave(&call, rv);
 }
 
-/* A 1.0 caller reads the first members only. */
-#define P11U_VENDOR_FUNCTIONS vendor_get_tries_left, vendor_get_card_info, vendor_login
+static CK_RV vendor_get_card_number(CK_SLOT_ID slot, CK_UTF8CHAR_PTR number)
+{
+	struct p11u_call call;
+	CK_RV rv = p11u_enter(&call, "P11U_GetCardNumber");
+
+	if (rv == CKR_OK && number == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	if (rv == CKR_OK)
+		rv = p11u_slot_card_number(&call, slot, (char *)number);
+	return p11u_leave(&call, rv);
+}
+
+/* A 1.0 or 1.1 caller reads the first members only. */
+#define P11U_VENDOR_FUNCTIONS                                                                      \
+	vendor_get_tries_left, vendor_get_card_info, vendor_login, vendor_get_card_number
 
 static P11UNLOCK_FUNCTION_LIST vendor_list = {
     {P11UNLOCK_VERSION_MAJOR, P11UNLOCK_VERSION_MINOR},
+    P11U_VENDOR_FUNCTIONS,
+};
+
+static P11UNLOCK_FUNCTION_LIST vendor_list_1_1 = {
+    {1, 1},
     P11U_VENDOR_FUNCTIONS,
 };
 
@@ -203,6 +221,7 @@ static CK_INTERFACE interfaces[] = {
     {(CK_CHAR *)"PKCS 11", &function_list_3_0, 0},
     {(CK_CHAR *)"PKCS 11", &function_list_2_40, 0},
     {(CK_CHAR *)P11UNLOCK_INTERFACE_NAME, &vendor_list, 0},
+    {(CK_CHAR *)P11UNLOCK_INTERFACE_NAME, &vendor_list_1_1, 0},
     {(CK_CHAR *)P11UNLOCK_INTERFACE_NAME, &vendor_list_1_0, 0},
 };
 

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,7 @@ void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot)
 		P11U_DEBUG(P11U_LOG_CARD, "reader %s: token closed", slot->reader_name);
 	slot->state = P11U_TOKEN_NONE;
 	slot->card_gen = 0;
+	slot->have_peek = false;
 	forget_card(m, slot);
 	close_connection(slot);
 }
@@ -241,6 +243,7 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 {
 	struct p11u_object_options opts;
 	struct p11u_card *card;
+	const char *known_number;
 	const uint8_t *atr;
 	size_t atr_len;
 	enum p11u_io_rv io;
@@ -267,8 +270,13 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 		return;
 	}
 	atr = p11u_reader_atr(slot->conn, &atr_len);
+	/* A number read alone for this very insertion (P11U_GetCardNumber) is not asked again. */
+	known_number = slot->have_peek && slot->peek_event_count == rs->event_count
+	                   ? slot->peek_number
+	                   : NULL;
 	crv = p11u_card_open_cached(&slot->transport, atr, atr_len, p11u_cache_of(&m->config),
-	                            &card);
+	                            known_number, &card);
+	slot->have_peek = false;
 	if (crv == P11U_CARD_E_TIMEOUT) {
 		p11u_slot_stalled(m, slot); /* the connection stays, to see it answer again */
 		return;
@@ -353,6 +361,93 @@ static void note_reader_state(struct p11u_slot *slot, const struct p11u_reader_s
 	slot->card_in_reader = rs->present;
 }
 
+/* ---- reading several cards at once --------------------------------------------------------- */
+
+/* The reader's state: the monitor's report, else pcscd's answer. */
+static bool reader_state_now(struct p11u_module *m, const struct p11u_slot *slot,
+                             struct p11u_reader_state *rs)
+{
+	return m->pcsc != NULL &&
+	       (p11u_pcsc_known_state(m->pcsc, slot->reader_name, rs) == P11U_IO_OK ||
+	        p11u_pcsc_reader_state(m->pcsc, slot->reader_name, rs) == P11U_IO_OK);
+}
+
+/* Whether another slot holds a card no call has read yet, that nobody is reading or about to
+ * read, and whose number alone was not asked for (P11U_GetCardNumber: a program looking for
+ * another card; that card is read when its own token is needed). */
+static bool unread_insertion(struct p11u_module *m, const struct p11u_slot *slot)
+{
+	struct p11u_reader_state rs;
+
+	if (!slot->listed || slot->read_queued || slot->reading || slot->io_owned ||
+	    !reader_state_now(m, slot, &rs) || !rs.present || rs.mute)
+		return false;
+	if (slot->have_peek && slot->peek_event_count == rs.event_count)
+		return false;
+	return !(slot->have_event_count && slot->card_in_reader && rs.event_count == slot->event_count);
+}
+
+struct read_job {
+	struct p11u_module *m;
+	struct p11u_slot *slot;
+};
+
+/* A card read in a thread of its own: counted as a call, so C_Finalize waits for it. */
+static void *read_card_main(void *arg)
+{
+	struct read_job job = *(struct read_job *)arg;
+
+	free(arg);
+	p11u_module_lock();
+	job.slot->read_queued = false;
+	if (!job.m->finalizing)
+		p11u_slot_sync(job.m, job.slot); /* skipped when a call has the card already */
+	job.m->calls--;
+	p11u_module_unlock();
+	return NULL;
+}
+
+/* A call is about to read the card in its own slot: the cards inserted in other readers and not
+ * read yet are read meanwhile, each in a thread (their PC/SC calls run without the module lock),
+ * so that a program that lists every token waits for about one card, not for each in turn. */
+static void read_others_at_once(struct p11u_module *m, const struct p11u_slot *self)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Signals are for the application's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (size_t i = 0; i < m->n_slots; i++) {
+		struct p11u_slot *slot = m->slots[i];
+		struct read_job *job;
+		pthread_t thread;
+
+		if (slot == self || !unread_insertion(m, slot))
+			continue;
+		job = malloc(sizeof *job);
+		if (job == NULL)
+			break;
+		job->m = m;
+		job->slot = slot;
+		slot->read_queued = true;
+		m->calls++;
+		if (pthread_create(&thread, &attr, read_card_main, job) != 0) {
+			slot->read_queued = false;
+			m->calls--;
+			free(job);
+			break;
+		}
+		P11U_DEBUG(P11U_LOG_CARD, "reader %s: its card is read at the same time",
+		           slot->reader_name);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
 /* p11u_slot_sync() for the holder of the card lock. */
 static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 {
@@ -416,6 +511,7 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 	slot->withheld = false;
 	at_start = slot->start_card && rs.event_count == slot->start_event_count;
 	slot->reading = true;
+	read_others_at_once(m, slot);
 	insert_card(m, slot, &rs);
 	slot->reading = false;
 	if (at_start) {
@@ -588,6 +684,73 @@ CK_RV p11u_slots_get_list(struct p11u_module *m, bool token_present, CK_SLOT_ID_
 	}
 	memcpy(list, m->slot_list, m->slot_list_len * sizeof *list);
 	*count = m->slot_list_len;
+	return CKR_OK;
+}
+
+/* Reads the number of a card no call has read yet, alone, and keeps it for the insertion. */
+static CK_RV peek_number(struct p11u_module *m, struct p11u_slot *slot,
+                         const struct p11u_reader_state *rs)
+{
+	const uint8_t *atr;
+	size_t atr_len;
+	enum p11u_io_rv io;
+	enum p11u_card_rv crv;
+
+	if (slot->state != P11U_TOKEN_NONE)
+		p11u_slot_drop_card(m, slot); /* the card read before is gone */
+	if (rs->mute)
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	io = connect_reader(m, slot);
+	if (io != P11U_IO_OK) {
+		close_connection(slot);
+		return io == P11U_IO_NO_CARD ? CKR_TOKEN_NOT_PRESENT : CKR_DEVICE_ERROR;
+	}
+	atr = p11u_reader_atr(slot->conn, &atr_len);
+	crv = p11u_card_read_number(&slot->transport, atr, atr_len, slot->peek_number);
+	/* Not kept: the card is read, or left alone, when its token is needed. */
+	close_connection(slot);
+	if (crv != P11U_CARD_OK)
+		return crv == P11U_CARD_E_TIMEOUT || crv == P11U_CARD_E_COMM ? CKR_DEVICE_ERROR
+		                                                              : CKR_TOKEN_NOT_RECOGNIZED;
+	slot->have_peek = true;
+	slot->peek_event_count = rs->event_count;
+	return CKR_OK;
+}
+
+CK_RV p11u_slot_card_number(struct p11u_call *call, CK_SLOT_ID id, char number[17])
+{
+	struct p11u_module *m = call->m;
+	struct p11u_reader_state rs;
+	struct p11u_slot *slot;
+	bool uc;
+	CK_RV rv = p11u_slot_by_id(m, id, &slot, &uc);
+
+	if (rv == CKR_OK)
+		rv = p11u_slot_claim(call, slot);
+	if (rv != CKR_OK)
+		return rv;
+	/* pcscd's answer, not the monitor's report: the number is kept for this event count. */
+	if (m->pcsc == NULL ||
+	    p11u_pcsc_reader_state(m->pcsc, slot->reader_name, &rs) != P11U_IO_OK || !rs.present)
+		return CKR_TOKEN_NOT_PRESENT;
+	if (slot->have_event_count && slot->card_in_reader && rs.event_count == slot->event_count) {
+		/* Seen before: what is known of it. */
+		p11u_slot_sync(m, slot);
+		if (slot->info != NULL)
+			snprintf(number, 17, "%s", slot->info->card_number);
+		else if (slot->withheld)
+			snprintf(number, 17, "%s", slot->withheld_number);
+		else
+			return slot->state == P11U_TOKEN_STALLED ? CKR_DEVICE_ERROR
+			                                          : CKR_TOKEN_NOT_RECOGNIZED;
+		return CKR_OK;
+	}
+	if (!slot->have_peek || slot->peek_event_count != rs.event_count) {
+		rv = peek_number(m, slot, &rs);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	snprintf(number, 17, "%s", slot->peek_number);
 	return CKR_OK;
 }
 

@@ -24,10 +24,11 @@
 #include "pkcs11/errors.h"
 #include "pkcs11/front.h"
 
-/* How long a counter reading serves C_GetTokenInfo, and the reads that show a holder the
- * count (the status object, P11U_GetTriesLeft: a program that lists a card and then asks for
- * its count reads the card once).  Spending a try never relies on either: a login, a release
- * and P11U_Login's check ask the card in the same transaction. */
+/* How long a counter reading serves C_GetTokenInfo; and how long the reading made when the card
+ * was opened serves the reads that show a holder the count (the status object,
+ * P11U_GetTriesLeft), so that a program that opens a card and asks for its counts at once reads
+ * them once.  Spending a try never relies on either: a login, a release and P11U_Login's check
+ * ask the card in the same transaction. */
 #define COUNTERS_SHORT_LIVED_NS (1000 * 1000 * 1000LL)
 #define COUNTERS_FRESH_NS       (250 * 1000 * 1000LL)
 /* Card-number characters shown at the end of the card token's label. */
@@ -142,8 +143,9 @@ static void make_label(struct p11u_slot *slot)
 void p11u_token_setup(struct p11u_module *m, struct p11u_slot *slot)
 {
 	make_label(slot);
-	if (slot->state == P11U_TOKEN_FULL)
-		p11u_token_refresh_counters(m, slot, P11U_COUNTERS_NOW);
+	if (slot->state == P11U_TOKEN_FULL &&
+	    p11u_token_refresh_counters(m, slot, P11U_COUNTERS_NOW) == CKR_OK)
+		slot->counters.at_open = true;
 }
 
 static long long now_ns(void)
@@ -184,6 +186,7 @@ void p11u_token_set_counters(struct p11u_module *m, struct p11u_slot *slot, int 
 	/* A gen1 token knows its PIN counter from VERIFY answers only, and has no user code. */
 	if (c->known || (pin_tries >= 0 && (user_code_tries >= 0 || slot->state == P11U_TOKEN_HICOS))) {
 		c->known = true;
+		c->at_open = false;
 		clock_gettime(CLOCK_MONOTONIC, &c->read_at);
 	}
 	update_user_code_token(m, slot);
@@ -206,11 +209,11 @@ static enum p11u_card_rv read_counters(struct p11u_card *card, struct p11u_secre
 CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot,
                                   enum p11u_counters_age age)
 {
-	const long long max_age_ns = age == P11U_COUNTERS_SHORT_LIVED ? COUNTERS_SHORT_LIVED_NS
-	                             : age == P11U_COUNTERS_FRESH     ? COUNTERS_FRESH_NS
-	                                                              : 0;
-	struct p11u_secret_state pin, uc;
 	struct p11u_counters *c = &slot->counters;
+	const long long max_age_ns = age == P11U_COUNTERS_SHORT_LIVED         ? COUNTERS_SHORT_LIVED_NS
+	                             : age == P11U_COUNTERS_FRESH && c->at_open ? COUNTERS_FRESH_NS
+	                                                                        : 0;
+	struct p11u_secret_state pin, uc;
 	enum p11u_card_rv crv;
 
 	if (slot->state != P11U_TOKEN_FULL)

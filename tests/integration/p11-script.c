@@ -57,8 +57,9 @@
  *                               C_GetInterfaceList, C_GetInterface, and 3.0-only functions
  *                               (C_LoginUser, C_SessionCancel, the first and last message
  *                               functions) with the current session
- *   vendor-tries SLOT           P11U_GetTriesLeft ("Vendor P11UNLOCK" 1.1)
+ *   vendor-tries SLOT           P11U_GetTriesLeft ("Vendor P11UNLOCK" 1.2)
  *   vendor-info SLOT            P11U_GetCardInfo
+ *   vendor-number SLOT          P11U_GetCardNumber (1.2)
  *   vendor-login user|so SECRET SEEN
  *                               P11U_Login with the current session: the VERIFY only when the
  *                               card's counter is SEEN; prints tries_now
@@ -1253,6 +1254,27 @@ static void cmd_vendor_info(struct script *sc, char **args, int n, struct result
 	    (const char *)info.card_number, (const char *)info.card_type);
 }
 
+static void cmd_vendor_number(struct script *sc, char **args, int n, struct result *r)
+{
+	const P11UNLOCK_FUNCTION_LIST *v;
+	CK_UTF8CHAR number[17];
+	CK_SLOT_ID slot;
+	CK_RV rv;
+
+	(void)n;
+	if (!slot_arg(args[0], &slot, r) || (v = vendor_list(sc, r)) == NULL)
+		return;
+	memset(number, 0xAA, sizeof number);
+	rv = v->P11U_GetCardNumber(slot, number);
+	if (!said_ok(r, rv))
+		return;
+	if (memchr(number, '\0', sizeof number) == NULL) {
+		say(r, " error: unterminated string");
+		return;
+	}
+	say(r, " number=\"%s\"", (const char *)number);
+}
+
 /* In the child: the calls, their names written to fd as one line. */
 static void fork_child(struct script *sc, int fd)
 {
@@ -1393,6 +1415,7 @@ static const struct command commands[] = {
     {"v3-calls", 0, 0, cmd_v3_calls},
     {"vendor-tries", 1, 1, cmd_vendor_tries},
     {"vendor-info", 1, 1, cmd_vendor_info},
+    {"vendor-number", 1, 1, cmd_vendor_number},
     {"vendor-login", 3, 3, cmd_vendor_login},
     {"fork-check", 0, 0, cmd_fork_check},
     {"pause", 1, 2, cmd_pause},

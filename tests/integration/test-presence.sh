@@ -6,6 +6,8 @@
 #   C_GetSessionInfo, C_GetSlotInfo and C_GetSlotList answer at once, as NSS polls them.
 # - A card swapped between two calls: the session of the first card ends, the slot shows the
 #   second card, and the second card's own token, login and key work.
+# - Cards in several readers are read at the same time: the first call that reads a card starts
+#   reading the other new ones in threads of their own.
 # The `within` bounds are far above what the calls take (microseconds now): they catch a call
 # that waits for the other process or for pcscd.
 . "$(dirname "$0")/lib.sh"
@@ -16,9 +18,9 @@ require_rig
 require_module
 require_script
 
-plan 33
+plan 38
 
-rig_up
+rig_up --readers 3
 p11_setup "allow_test_cards = yes"
 export PIN=123456
 
@@ -125,3 +127,20 @@ sign sha256-rsa-pkcs SIGN -> CKR_OK len=128
 finalize -> CKR_OK
 EOF
 is "$(verifies_with_data two 01)" 1 "the second card got one VERIFY with data: the new login's"
+
+# --- several cards read at the same time ---------------------------------------------------------------
+card_remove 0
+card_create c1 --key-bits 1024 --card-number XC00000000000631
+card_create c2 --key-bits 1024 --card-number XC00000000000632
+card_create c3 --key-bits 1024 --card-number XC00000000000633
+card_insert 0 c1
+card_insert 1 c2
+card_insert 2 c3
+out=$(P11UNLOCK_DEBUG=card p11t -L)
+is "$(grep -c 'its card is read at the same time' <<<"$out")" 2 \
+	"pkcs11-tool -L: reading the first card starts reading the two others"
+is "$(sed -n 's/^ *serial num *: //p' <<<"$out" | sort -u | tr '\n' ' ')" \
+	"XC00000000000631 XC00000000000632 XC00000000000633 " "pkcs11-tool -L: the three cards' tokens"
+for c in c1 c2 c3; do
+	is "$(grep -c 'INS=B0 P1=00 P2=00 .*Le=16 ' "$(card_log "$c")")" 1 "$c: read once (one card-number READ BINARY)"
+done

@@ -11,7 +11,7 @@
 require_rig
 require_tool
 
-plan 31
+plan 32
 
 tool_setup
 rig_up
@@ -36,11 +36,16 @@ is "$RC" 2 "two cards, no selection, not a terminal: exit 2"
 is "$ERR" "Several cards are present: choose one with --serial, --slot or --token." \
 	"two cards, no selection: the message"
 
+before=$(grep -c '^apdu ' "$(card_log one)")
 tool_run "$answers" --serial XC00000000000002
 is "$RC" 0 "--serial XC00000000000002: exit 0"
 like "$OUT" "Card XC00000000000002 is chosen\." "--serial: the right card chosen"
 is "$(counters two)" 3/3 "the card named by --serial is unlocked"
 is "$(counters one)" 0/3 "the other card is untouched"
+# Only its card number was read (P11U_GetCardNumber): SELECT DF 0900, SELECT EF 0903, READ BINARY.
+is "$(grep '^apdu ' "$(card_log one)" | tail -n +$((before + 1)) |
+	sed 's/^apdu [0-9]*: CLA=80 INS=\(..\) P1=.. P2=.. Lc=[0-9]* Le=[-0-9]* data=\([^ ]*\) .*/\1 \2/' |
+	tr '\n' ',')" "A4 0900,A4 0903,B0 -," "--serial: of the other card, only its number was read"
 
 tool_run "" --status --slot 2
 like "$OUT" "^\[2\] Card number: XC00000000000002" "--status --slot 2: the card in slot 2"

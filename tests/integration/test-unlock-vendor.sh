@@ -23,7 +23,7 @@ P11KIT_MODULE_CONFIGS=$(pkg-config p11-kit-1 --variable p11_module_configs 2>/de
 [ -f "$PROXY" ] || skip_all "p11-kit's proxy module not found ($PROXY)"
 [ -d "$P11KIT_MODULE_CONFIGS" ] || skip_all "p11-kit's module config directory not found"
 
-plan 73
+plan 87
 
 rig_up --readers 2
 p11_setup
@@ -65,8 +65,9 @@ like "$(with_registration p11-kit list-modules 2>&1)" "p11unlock-test: $MODULE" 
 out=$(p11t --list-interfaces | awk "/^Interface '/ { name = \$0 } /^  version: / { print name, \$2 }")
 is "$out" "Interface 'PKCS 11' 3.0
 Interface 'PKCS 11' 2.40
+Interface 'Vendor P11UNLOCK' 1.2
 Interface 'Vendor P11UNLOCK' 1.1
-Interface 'Vendor P11UNLOCK' 1.0" "pkcs11-tool --list-interfaces: PKCS 11 3.0 and 2.40, Vendor P11UNLOCK 1.1 and 1.0"
+Interface 'Vendor P11UNLOCK' 1.0" "pkcs11-tool --list-interfaces: PKCS 11 3.0 and 2.40, Vendor P11UNLOCK 1.2, 1.1 and 1.0"
 
 out=$(p11s <<'EOF'
 interfaces
@@ -87,6 +88,7 @@ get-interface "Vendor P11UNLOCK" - -
 get-interface "Vendor P11UNLOCK" 1 0
 get-interface "Vendor P11UNLOCK" 1 1
 get-interface "Vendor P11UNLOCK" 1 2
+get-interface "Vendor P11UNLOCK" 1 3
 get-interface "Vendor P11UNLOCK" 0 1
 get-interface "PKCS 12" - -
 function-list
@@ -95,7 +97,7 @@ finalize
 EOF
 )
 transcript_is "$out" "interfaces" <<'EOF'
-interfaces -> CKR_OK "PKCS 11" 3.0, "PKCS 11" 2.40, "Vendor P11UNLOCK" 1.1, "Vendor P11UNLOCK" 1.0
+interfaces -> CKR_OK "PKCS 11" 3.0, "PKCS 11" 2.40, "Vendor P11UNLOCK" 1.2, "Vendor P11UNLOCK" 1.1, "Vendor P11UNLOCK" 1.0
 get-interface - - - -> CKR_OK "PKCS 11" 3.0  # the default is PKCS 11 3.0
 init -> CKR_OK
 info -> CKR_OK cryptoki=3.0 manufacturer="p11unlock" library="p11unlock PKCS#11 module"  # its C_GetInfo says 3.0
@@ -109,10 +111,11 @@ get-interface - 1 0 -> CKR_OK "Vendor P11UNLOCK" 1.0  # any name, version 1.0
 get-interface "PKCS 11" 3 1 -> CKR_ARGUMENTS_BAD  # versions are matched exactly
 get-interface "PKCS 11" 2 20 -> CKR_ARGUMENTS_BAD
 get-interface "PKCS 11" 1 0 -> CKR_ARGUMENTS_BAD
-get-interface "Vendor P11UNLOCK" - - -> CKR_OK "Vendor P11UNLOCK" 1.1  # the newest first
+get-interface "Vendor P11UNLOCK" - - -> CKR_OK "Vendor P11UNLOCK" 1.2  # the newest first
 get-interface "Vendor P11UNLOCK" 1 0 -> CKR_OK "Vendor P11UNLOCK" 1.0  # an older caller's exact version
 get-interface "Vendor P11UNLOCK" 1 1 -> CKR_OK "Vendor P11UNLOCK" 1.1
-get-interface "Vendor P11UNLOCK" 1 2 -> CKR_ARGUMENTS_BAD
+get-interface "Vendor P11UNLOCK" 1 2 -> CKR_OK "Vendor P11UNLOCK" 1.2
+get-interface "Vendor P11UNLOCK" 1 3 -> CKR_ARGUMENTS_BAD
 get-interface "Vendor P11UNLOCK" 0 1 -> CKR_ARGUMENTS_BAD
 get-interface "PKCS 12" - - -> CKR_ARGUMENTS_BAD  # no such interface
 function-list -> ok
@@ -216,3 +219,40 @@ getattr value -> CKR_OK "pin_tries=0 user_code_tries=0"
 finalize -> CKR_OK
 EOF
 is "$(grep -c 'INS=20' "$(card_log hic)" || true)" 0 "the HiCOS card never received a VERIFY"
+
+# --- the card number alone (1.2) -----------------------------------------------------------------
+card_remove 1
+card_create num --key-bits 1024 --card-number XC00000000077777
+script_bg number <<'EOF2'
+init
+vendor-number 2
+vendor-number 99
+pause in
+vendor-number 2
+vendor-number 3
+pause check
+token-info 2
+vendor-number 2
+finalize
+EOF2
+script_at number in
+card_insert 1 num
+script_go number in
+script_at number check
+is "$(grep '^apdu ' "$(card_log num)" | sed 's/^apdu [0-9]*: CLA=80 INS=\(..\) .* data=\([^ ]*\) .*/\1 \2/' |
+	tr '\n' ',')" "A4 0900,A4 0903,B0 -," "the card number alone: SELECT DF 0900, SELECT EF 0903, READ BINARY, nothing else"
+script_go number check
+out=$(script_end number)
+transcript_is "$out" "card number alone" <<'EOF2'
+init -> CKR_OK
+vendor-number 2 -> CKR_TOKEN_NOT_PRESENT  # an empty reader
+vendor-number 99 -> CKR_SLOT_ID_INVALID
+pause in -> ok
+vendor-number 2 -> CKR_OK number="XC00000000077777"
+vendor-number 3 -> CKR_OK number="XC00000000077777"  # either slot of the reader, not read again
+pause check -> ok
+token-info 2 -> CKR_OK label="組織及團體憑證管 077777" model="P11U V1" serial="XC00000000077777" flags=CKF_RNG|CKF_LOGIN_REQUIRED|CKF_USER_PIN_INITIALIZED|CKF_TOKEN_INITIALIZED  # read when its token is needed
+vendor-number 2 -> CKR_OK number="XC00000000077777"
+finalize -> CKR_OK
+EOF2
+is "$(grep -c 'INS=A4 .* data=0903 ' "$(card_log num)")" 1 "reading the card later did not ask for its number again"

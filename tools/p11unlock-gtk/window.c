@@ -270,7 +270,7 @@ static void job_thread(GTask *task, gpointer source, gpointer data, GCancellable
 	case JOB_DETECT:
 		cards_unbind(module, &win.list);
 		card_list_free(&win.list);
-		job->rv = cards_detect(module, &win.list);
+		job->rv = cards_detect(module, NULL, &win.list);
 		job->detect = detect_classify(job->rv, &win.list);
 		break;
 	case JOB_CHECK:

@@ -91,7 +91,7 @@ static bool ask_detect_again(const struct tool *tool)
 static int detect(const struct tool *tool, struct card_list *list, bool offer_again)
 {
 	for (;;) {
-		CK_RV rv = cards_detect(&tool->module, list);
+		CK_RV rv = cards_detect(&tool->module, tool->selector.serial, list);
 		enum detect_result result = detect_classify(rv, list);
 
 		if (result == DETECT_OK)

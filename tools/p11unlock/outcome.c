@@ -10,7 +10,8 @@ enum detect_result detect_classify(CK_RV rv, const struct card_list *list)
 		return DETECT_ERROR;
 	if (list->slots == 0)
 		return DETECT_NO_READER;
-	if (list->count > 0)
+	/* Cards passed over for another number: the selection's refusal says why. */
+	if (list->count > 0 || list->passed_over > 0)
 		return DETECT_OK;
 	if (list->n_withheld > 0)
 		return DETECT_TEST_CARDS_OFF;

@@ -396,7 +396,16 @@ static void note_withheld(const struct module *module, CK_SLOT_ID slot,
 	list->n_withheld++;
 }
 
-CK_RV cards_detect(const struct module *module, struct card_list *list)
+/* Whether the card in a slot is known, from its number alone, not to be the one looked for. */
+static bool other_card(const struct module *module, CK_SLOT_ID slot, const char *only_serial)
+{
+	char number[32];
+
+	return only_serial != NULL && vendor_card_number(module, slot, number, sizeof(number)) &&
+	       strcmp(number, only_serial) != 0;
+}
+
+CK_RV cards_detect(const struct module *module, const char *only_serial, struct card_list *list)
 {
 	CK_FUNCTION_LIST *f = module->functions;
 	CK_SLOT_ID *ids = NULL;
@@ -419,10 +428,20 @@ CK_RV cards_detect(const struct module *module, struct card_list *list)
 		free(ids);
 		return CKR_HOST_MEMORY;
 	}
+	/* Every other card is passed over before any card is read: reading one card makes the
+	 * module read the others at the same time, unless their number alone was asked for. */
+	for (CK_ULONG i = 0; i < count; i++) {
+		if (other_card(module, ids[i], only_serial)) {
+			ids[i] = CK_UNAVAILABLE_INFORMATION;
+			list->passed_over++;
+		}
+	}
 	for (CK_ULONG i = 0; i < count; i++) {
 		CK_SLOT_INFO slot_info;
 		CK_TOKEN_INFO info;
 
+		if (ids[i] == CK_UNAVAILABLE_INFORMATION)
+			continue; /* passed over */
 		if (f->C_GetSlotInfo(ids[i], &slot_info) != CKR_OK)
 			continue;
 		if (!(slot_info.flags & CKF_TOKEN_PRESENT)) {

@@ -94,6 +94,7 @@ struct card_list {
 	size_t unrecognized;            /* tokens whose information could not be read */
 	struct withheld_card *withheld; /* test cards without a token (allow_test_cards off) */
 	size_t n_withheld;
+	size_t passed_over; /* cards whose number is not the one looked for (only_serial) */
 };
 
 /* Loads (p11_kit_module_load) and initializes a module.  On failure prints why and
@@ -101,8 +102,11 @@ struct card_list {
 bool module_open(const char *path, struct module *module);
 void module_close(struct module *module);
 
-/* Every card token, user-code tokens left out.  Returns CKR_OK or the failing call's value. */
-CK_RV cards_detect(const struct module *module, struct card_list *list);
+/* Every card token, user-code tokens left out.  With only_serial (--serial), a card whose number
+ * the module gives alone (P11U_GetCardNumber) and that is another number is passed over
+ * (counted in passed_over) without reading it further.  Returns CKR_OK or the failing call's
+ * value. */
+CK_RV cards_detect(const struct module *module, const char *only_serial, struct card_list *list);
 void card_list_free(struct card_list *list);
 
 /* Opens the session that binds the holder's secrets to the card chosen, and checks that the

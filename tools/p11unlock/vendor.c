@@ -13,7 +13,6 @@
 
 void vendor_attach(struct module *module, const char *path)
 {
-	CK_VERSION version = {P11UNLOCK_VERSION_MAJOR, P11UNLOCK_VERSION_MINOR};
 	CK_INTERFACE_PTR iface = NULL;
 	CK_C_GetInterface get_interface = NULL;
 	const P11UNLOCK_FUNCTION_LIST *functions;
@@ -26,14 +25,15 @@ void vendor_attach(struct module *module, const char *path)
 		return;
 	*(void **)&get_interface = dlsym(handle, "C_GetInterface");
 	if (get_interface == NULL ||
-	    get_interface((CK_UTF8CHAR_PTR)P11UNLOCK_INTERFACE_NAME, &version, &iface, 0) !=
+	    get_interface((CK_UTF8CHAR_PTR)P11UNLOCK_INTERFACE_NAME, NULL, &iface, 0) !=
 	        CKR_OK ||
 	    iface == NULL || iface->pFunctionList == NULL) {
 		dlclose(handle);
 		return;
 	}
 	functions = iface->pFunctionList;
-	if (functions->version.major != P11UNLOCK_VERSION_MAJOR ||
+	/* The newest version the module has: 1.1 at least (P11U_Login). */
+	if (functions->version.major != P11UNLOCK_VERSION_MAJOR || functions->version.minor < 1 ||
 	    functions->P11U_GetTriesLeft == NULL || functions->P11U_Login == NULL) {
 		dlclose(handle);
 		return;
@@ -61,6 +61,20 @@ bool vendor_tries(const struct module *module, CK_SLOT_ID slot, int *pin_tries,
 		return false;
 	*pin_tries = (int)pin;
 	*user_code_tries = (int)user_code;
+	return true;
+}
+
+bool vendor_card_number(const struct module *module, CK_SLOT_ID slot, char *number, size_t size)
+{
+	const P11UNLOCK_FUNCTION_LIST *functions = module->vendor;
+	CK_UTF8CHAR buf[17];
+
+	if (functions == NULL || functions->version.minor < 2 ||
+	    functions->P11U_GetCardNumber == NULL ||
+	    functions->P11U_GetCardNumber(slot, buf) != CKR_OK)
+		return false;
+	buf[sizeof(buf) - 1] = '\0';
+	snprintf(number, size, "%s", (const char *)buf);
 	return true;
 }
 

@@ -29,6 +29,9 @@ void vendor_detach(struct module *module);
 bool vendor_tries(const struct module *module, CK_SLOT_ID slot, int *pin_tries,
                   int *user_code_tries);
 
+/* P11U_GetCardNumber (1.2) for a slot: a card not read yet is asked for its number alone; false
+ * when the module does not offer it or has no number. */
+bool vendor_card_number(const struct module *module, CK_SLOT_ID slot, char *number, size_t size);
 /* P11U_GetCardInfo for a slot; false when the vendor interface is not available or the module
  * knows no card there. */
 bool vendor_card_info(const struct module *module, CK_SLOT_ID slot, CK_ULONG *kind,
