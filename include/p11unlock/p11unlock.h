@@ -88,7 +88,9 @@ typedef CK_RV (*P11UNLOCK_GetCardInfo)(CK_SLOT_ID slot, P11UNLOCK_CARD_INFO *inf
  * *tries_now (may be NULL) receives the card's count: the count found on
  * P11UNLOCK_CKR_TRIES_CHANGED and CKR_PIN_LOCKED, what is left after CKR_PIN_INCORRECT, 3 after
  * CKR_OK.  The session binds the secret to the card it was opened on: a card taken out or
- * swapped gives CKR_DEVICE_REMOVED and receives nothing.  Other results as C_Login;
+ * swapped gives CKR_DEVICE_REMOVED and receives nothing.  From 1.2, CKR_DEVICE_REMOVED with
+ * *tries_now = CK_UNAVAILABLE_INFORMATION says the card went away before the VERIFY was sent
+ * (nothing reached it); otherwise the VERIFY may have reached it.  Other results as C_Login;
  * CKR_FUNCTION_NOT_SUPPORTED on the user-code token (its login spends no try). */
 typedef CK_RV (*P11UNLOCK_Login)(CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
                                  CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_ULONG tries_seen,

@@ -156,18 +156,24 @@ static CK_RV expect_tries(struct p11u_module *m, struct p11u_slot *slot, enum p1
 
 /* The counter check and the VERIFY in one PC/SC transaction.  A reset by another process
  * (reported before anything is sent) ends the transaction: both run once more. */
+/* The count a P11U_Login reports when the card went away before its VERIFY was sent. */
+#define TRIES_NOTHING_SENT (-2)
+
 static CK_RV verify_expected(struct p11u_module *m, struct p11u_slot *slot, enum p11u_secret which,
                              const CK_UTF8CHAR *secret, CK_ULONG len, int expected, int *tries_now)
 {
 	enum p11u_card_rv crv = P11U_CARD_OK;
 	CK_RV rv = CKR_OK;
 
+	*tries_now = TRIES_NOTHING_SENT;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		crv = p11u_card_begin(slot->card);
 		if (crv == P11U_CARD_OK) {
 			rv = expect_tries(m, slot, which, expected, tries_now);
-			if (rv == CKR_OK)
+			if (rv == CKR_OK) {
+				*tries_now = -1; /* from here on the secret may reach the card */
 				crv = p11u_card_verify(slot->card, which, secret, len, tries_now);
+			}
 			if (slot->card != NULL) /* a removal met by expect_tries drops the card */
 				p11u_card_end(slot->card);
 		}
@@ -332,6 +338,8 @@ CK_RV p11u_login_expected(struct p11u_module *m, struct p11u_session *s, CK_USER
 		tries = P11U_TRIES_MAX;
 	if (tries_now != NULL && tries >= 0)
 		*tries_now = (CK_ULONG)tries;
+	else if (tries_now != NULL && rv == CKR_DEVICE_REMOVED && tries == TRIES_NOTHING_SENT)
+		*tries_now = CK_UNAVAILABLE_INFORMATION;
 	return rv;
 }
 

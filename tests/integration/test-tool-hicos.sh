@@ -11,7 +11,7 @@
 require_rig
 require_tool
 
-plan 19
+plan 20
 
 tool_setup
 rig_up
@@ -50,16 +50,20 @@ is "$RC.$ERR" "7.Card $G2 $REFUSAL_EN" "gen2: unlock refused with the CA's web p
 
 # --- in Chinese; then gen1 with hicos_login = yes ------------------------------------------------
 if have_zh_catalog; then
-	tool_run "$answers" --serial $G2 --lang zh_TW
-	is "$RC" 7 "zh_TW, gen2: exit 7"
+	tool_run "$answers" --lang zh_TW
 	like "$(tr '\n' '|' <<<"$OUT")" "^\|?步驟 1：偵測卡片\|\[1\] 卡號：$G1\|.*    持卡人：$HOLDER\|    有效期限：自2025年9月1日 至 2031年9月1日\|    唯讀卡片：鎖卡須由憑證管理中心解除，本工具不處理。\|    PIN碼登入、簽章與解密未開啟：在 p11unlock\.conf 設定 hicos_login = yes 即可開啟（請見 README）。\|\[2\] 卡號：$G2\|" \
 		"zh_TW: step 1 lists both cards, the gen1 hint in Chinese"
+	tool_run "$answers" --serial $G2 --lang zh_TW
+	is "$RC" 7 "zh_TW, gen2: exit 7"
+	like "$(tr '\n' '|' <<<"$OUT")" "^\|?步驟 1：偵測卡片\|\[1\] 卡號：$G2\|" \
+		"zh_TW, --serial: step 1 shows the card named only (the other card's number alone was read)"
 	like "$OUT" "已選擇卡片 $G2。" "zh_TW: step 2 chooses gen2"
 	is "$ERR" "卡片 $G2 $REFUSAL_ZH" "zh_TW, gen2: the CA's web page in Chinese"
 	tool_run "$answers" --serial $G1 --lang zh_TW
 	is "$RC.$ERR" "7.卡片 $G1 $REFUSAL_ZH" "zh_TW, gen1: refused with the CA's web page, exit 7"
 else
-	for what in "zh_TW, gen2: exit 7" "zh_TW: step 1" "zh_TW: step 2" "zh_TW, gen2: page" "zh_TW, gen1"; do
+	for what in "zh_TW: step 1" "zh_TW, gen2: exit 7" "zh_TW, --serial: step 1" "zh_TW: step 2" \
+		"zh_TW, gen2: page" "zh_TW, gen1"; do
 		skip "$what" "no zh_TW catalog (configure --disable-nls)"
 	done
 fi

@@ -58,13 +58,13 @@ data_verifies() {
 }
 
 # --- before the release step -----------------------------------------------------------------------
-release_with_removal before $((V - 3)) --lang zh_TW
+release_with_removal before $((V - 2)) --lang zh_TW
 is "$RC" 6 "removed before the release step: exit 6"
 is "$ERR" "卡片 XC00000000091349 在您選擇之後已被移除或更換。沒有對任何卡片送出任何指令。請插入您的卡片後再執行一次 p11unlock。" \
 	"removed before the release step (zh_TW): the whole message, nothing sent"
 unlike "$ERR" "[A-Za-z]{5,} [a-z]{3,}" "removed before the release step (zh_TW): no English sentence inside"
 is "$(data_verifies before).$(counters before)" "0.0/3" "removed before the release step: no VERIFY, counters unchanged"
-release_with_removal before-en $((V - 3)) --lang en
+release_with_removal before-en $((V - 2)) --lang en
 is "$RC.$ERR" "6.Card XC00000000091349 was removed or replaced after you chose it. Nothing was sent to any card. Insert your card and run p11unlock again." \
 	"removed before the release step (en): exit 6, nothing sent"
 

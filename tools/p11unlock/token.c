@@ -575,6 +575,7 @@ static CK_RV login_bound(const struct module *module, struct card *card, CK_USER
                          const struct secret *secret, int tries_seen, enum pin_stage *stage)
 {
 	CK_FUNCTION_LIST *f = module->functions;
+	bool nothing_sent;
 	CK_RV rv;
 
 	*stage = PIN_STAGE_SESSION;
@@ -584,8 +585,10 @@ static CK_RV login_bound(const struct module *module, struct card *card, CK_USER
 		return rv;
 	*stage = PIN_STAGE_LOGIN;
 	if (!vendor_login(module, card->session, user, (const CK_UTF8CHAR *)secret->value,
-	                  secret->len, tries_seen, &rv))
+	                  secret->len, tries_seen, &rv, &nothing_sent))
 		rv = f->C_Login(card->session, user, (CK_UTF8CHAR_PTR)secret->value, secret->len);
+	else if (nothing_sent)
+		*stage = PIN_STAGE_SESSION; /* the module says the secret never left */
 	if (rv == CKR_OK)
 		*stage = PIN_STAGE_CHANGE;
 	return rv;

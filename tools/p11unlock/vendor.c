@@ -100,13 +100,19 @@ bool vendor_card_info(const struct module *module, CK_SLOT_ID slot, CK_ULONG *ki
 }
 
 bool vendor_login(const struct module *module, CK_SESSION_HANDLE session, CK_USER_TYPE user,
-                  const CK_UTF8CHAR *pin, CK_ULONG pin_len, int tries_seen, CK_RV *rv)
+                  const CK_UTF8CHAR *pin, CK_ULONG pin_len, int tries_seen, CK_RV *rv,
+                  bool *nothing_sent)
 {
 	const P11UNLOCK_FUNCTION_LIST *functions = module->vendor;
+	CK_ULONG tries_now = 0;
 
+	*nothing_sent = false;
 	if (functions == NULL || tries_seen < 1)
 		return false;
 	*rv = functions->P11U_Login(session, user, (CK_UTF8CHAR_PTR)pin, pin_len,
-	                            (CK_ULONG)tries_seen, NULL);
+	                            (CK_ULONG)tries_seen, &tries_now);
+	/* 1.2: the card went away before the VERIFY was sent. */
+	*nothing_sent = *rv == CKR_DEVICE_REMOVED && functions->version.minor >= 2 &&
+	                tries_now == CK_UNAVAILABLE_INFORMATION;
 	return true;
 }

@@ -38,8 +38,10 @@ bool vendor_card_info(const struct module *module, CK_SLOT_ID slot, CK_ULONG *ki
                       char *card_number, size_t number_size, char *card_type, size_t type_size);
 
 /* P11U_Login (the VERIFY only when the card's count is tries_seen); false when the vendor
- * interface is not available, and *rv is then untouched. */
+ * interface is not available, and *rv is then untouched.  *nothing_sent: the module says the
+ * card went away before the VERIFY was sent. */
 bool vendor_login(const struct module *module, CK_SESSION_HANDLE session, CK_USER_TYPE user,
-                  const CK_UTF8CHAR *pin, CK_ULONG pin_len, int tries_seen, CK_RV *rv);
+                  const CK_UTF8CHAR *pin, CK_ULONG pin_len, int tries_seen, CK_RV *rv,
+                  bool *nothing_sent);
 
 #endif
