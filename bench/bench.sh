@@ -269,14 +269,23 @@ for procs in 1 2 4; do
 done
 
 # --- cold pkcs11-tool -L with 1, 2 and 4 cards -------------------------------------------------------
-echo "== cold pkcs11-tool -L, card latency $((cards_lat / 1000)) ms, median of $runs"
+# A new process each time; with the cache emptied before each run, and with it warm.
+echo "== cold pkcs11-tool -L (new process), card latency $((cards_lat / 1000)) ms, median of $runs"
+printf '  %-8s %16s %16s\n' cards empty_cache_ms warm_cache_ms
 for n in 1 2 4; do
 	cards "$n" "$cards_lat"
-	: >"$work/t.cards"
-	for ((r = 0; r < runs; r++)); do timed module list >>"$work/t.cards"; done
-	ms=$(median <"$work/t.cards" | awk '{ printf "%.1f", $1 / 1000 }')
-	put "cards.$n.list_ms" "$ms"
-	printf '  %s card(s): %8s ms\n' "$n" "$ms"
+	: >"$work/t.empty"
+	: >"$work/t.warm"
+	for ((r = 0; r < runs; r++)); do
+		rm -rf "$XDG_CACHE_HOME"
+		timed module list >>"$work/t.empty"
+		timed module list >>"$work/t.warm"
+	done
+	empty=$(median <"$work/t.empty" | awk '{ printf "%.1f", $1 / 1000 }')
+	warm=$(median <"$work/t.warm" | awk '{ printf "%.1f", $1 / 1000 }')
+	put "cards.$n.list_empty_cache_ms" "$empty"
+	put "cards.$n.list_ms" "$warm"
+	printf '  %-8s %16s %16s\n' "$n" "$empty" "$warm"
 done
 
 # --- the result files ------------------------------------------------------------------------------

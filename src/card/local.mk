@@ -20,9 +20,9 @@ card_test_ldadd = src/card/libp11u-card.la src/common/libp11u-common.la tools/vc
 card_test_cflags = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(CMOCKA_CFLAGS)
 
 check_PROGRAMS += tests/unit/test-card tests/unit/test-card-faults tests/unit/test-apdu-log \
-	tests/unit/test-card-hicos tests/unit/test-card-hicos-faults
+	tests/unit/test-card-hicos tests/unit/test-card-hicos-faults tests/unit/test-card-cache
 TESTS += tests/unit/test-card tests/unit/test-card-faults tests/unit/test-apdu-log \
-	tests/unit/test-card-hicos tests/unit/test-card-hicos-faults
+	tests/unit/test-card-hicos tests/unit/test-card-hicos-faults tests/unit/test-card-cache
 
 tests_unit_test_card_SOURCES = tests/unit/test-card.c \
 	tests/unit/test-card-transport.c tests/unit/test-card-transport.h
@@ -48,4 +48,9 @@ tests_unit_test_card_hicos_faults_SOURCES = tests/unit/test-card-hicos-faults.c 
 	tests/unit/test-card-transport.c tests/unit/test-card-transport.h
 tests_unit_test_card_hicos_faults_CFLAGS = $(card_test_cflags)
 tests_unit_test_card_hicos_faults_LDADD = $(card_test_ldadd)
+
+tests_unit_test_card_cache_SOURCES = tests/unit/test-card-cache.c \
+	tests/unit/test-card-transport.c tests/unit/test-card-transport.h
+tests_unit_test_card_cache_CFLAGS = $(card_test_cflags)
+tests_unit_test_card_cache_LDADD = $(card_test_ldadd)
 endif

@@ -6,18 +6,30 @@
  *
  * Format, version 1: the magic, then seven fields, each a 2-byte big-endian length
  * and its bytes: card type, card number, probe (the signature slot's first bytes as
- * read), then the certificates of the four slots in file order (length 0: empty). */
+ * read), then the certificates of the four slots in file order (length 0: empty); last
+ * the SHA-256 of everything before it, so that a file damaged on the disk is not used even
+ * where its certificates still parse. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "card/card-int.h"
 #include "common/log.h"
 
 static const uint8_t magic[] = {'P', '1', '1', 'U', '-', 'C', 'A', 'R', 'D', 0x00, 0x01};
 
-#define FIELDS (3 + P11U_CERT_SLOTS)
+#define FIELDS     (3 + P11U_CERT_SLOTS)
+#define DIGEST_LEN 32 /* SHA-256 */
+
+static bool digest_of(const uint8_t *data, size_t len, uint8_t out[DIGEST_LEN])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == DIGEST_LEN;
+}
 
 /* One field of the stored bytes. */
 struct field {
@@ -25,12 +37,17 @@ struct field {
 	size_t len;
 };
 
-/* Splits data into its fields; false when it is not exactly the magic and FIELDS fields. */
+/* Splits data into its fields; false when it is not exactly the magic, FIELDS fields and
+ * their digest. */
 static bool split_fields(const uint8_t *data, size_t len, struct field fields[FIELDS])
 {
+	uint8_t digest[DIGEST_LEN];
 	size_t pos = sizeof magic;
 
-	if (len < sizeof magic || memcmp(data, magic, sizeof magic) != 0)
+	if (len < sizeof magic + DIGEST_LEN || memcmp(data, magic, sizeof magic) != 0)
+		return false;
+	len -= DIGEST_LEN;
+	if (!digest_of(data, len, digest) || memcmp(digest, data + len, DIGEST_LEN) != 0)
 		return false;
 	for (int i = 0; i < FIELDS; i++) {
 		if (len - pos < 2)
@@ -142,7 +159,7 @@ void p11u_snapshot_save(const struct p11u_card *card, const uint8_t *probe, size
 {
 	const struct p11u_card_info *info = &card->info;
 	size_t len = sizeof magic + 2 * FIELDS + strlen(info->card_type) +
-	             strlen(info->card_number) + probe_len;
+	             strlen(info->card_number) + probe_len + DIGEST_LEN;
 	uint8_t *data, *p;
 
 	if (card->cache == NULL || card->cache->store == NULL)
@@ -158,6 +175,7 @@ void p11u_snapshot_save(const struct p11u_card *card, const uint8_t *probe, size
 	p = put_field(p, probe, probe_len);
 	for (int slot = 0; slot < P11U_CERT_SLOTS; slot++)
 		p = put_field(p, info->certs[slot].der, info->certs[slot].len);
-	card->cache->store(card->cache->ctx, info->card_number, data, len);
+	if (digest_of(data, (size_t)(p - data), p))
+		card->cache->store(card->cache->ctx, info->card_number, data, len);
 	free(data);
 }

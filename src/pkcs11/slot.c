@@ -63,6 +63,19 @@ static struct p11u_slot *slot_by_name(struct p11u_module *m, const char *name)
 	return NULL;
 }
 
+/* Whether the card in the reader is the insertion this slot looked at last. */
+static bool seen_insertion(const struct p11u_slot *slot, const struct p11u_reader_state *rs)
+{
+	return slot->have_event_count && slot->card_in_reader && rs->present &&
+	       rs->event_count == slot->event_count;
+}
+
+/* Whether its number alone was read for this insertion (P11U_GetCardNumber). */
+static bool peeked_insertion(const struct p11u_slot *slot, const struct p11u_reader_state *rs)
+{
+	return slot->have_peek && slot->peek_event_count == rs->event_count;
+}
+
 /* ---- the slot transport: the connection's, without the module lock ------------------- */
 
 static const struct p11u_transport *conn_transport(struct p11u_slot *slot)
@@ -271,9 +284,7 @@ static void insert_card(struct p11u_module *m, struct p11u_slot *slot,
 	}
 	atr = p11u_reader_atr(slot->conn, &atr_len);
 	/* A number read alone for this very insertion (P11U_GetCardNumber) is not asked again. */
-	known_number = slot->have_peek && slot->peek_event_count == rs->event_count
-	                   ? slot->peek_number
-	                   : NULL;
+	known_number = peeked_insertion(slot, rs) ? slot->peek_number : NULL;
 	crv = p11u_card_open_cached(&slot->transport, atr, atr_len, p11u_cache_of(&m->config),
 	                            known_number, &card);
 	slot->have_peek = false;
@@ -382,9 +393,7 @@ static bool unread_insertion(struct p11u_module *m, const struct p11u_slot *slot
 	if (!slot->listed || slot->read_queued || slot->reading || slot->io_owned ||
 	    !reader_state_now(m, slot, &rs) || !rs.present || rs.mute)
 		return false;
-	if (slot->have_peek && slot->peek_event_count == rs.event_count)
-		return false;
-	return !(slot->have_event_count && slot->card_in_reader && rs.event_count == slot->event_count);
+	return !peeked_insertion(slot, &rs) && !seen_insertion(slot, &rs);
 }
 
 struct read_job {
@@ -503,7 +512,7 @@ static void sync_owned(struct p11u_module *m, struct p11u_slot *slot)
 		note_reader_state(slot, &rs);
 		return;
 	}
-	if (slot->have_event_count && slot->card_in_reader && rs.event_count == slot->event_count)
+	if (seen_insertion(slot, &rs))
 		return; /* the same insertion as before: nothing new (a stalled card stays so) */
 	if (slot->state != P11U_TOKEN_NONE)
 		p11u_slot_drop_card(m, slot);
@@ -733,7 +742,7 @@ CK_RV p11u_slot_card_number(struct p11u_call *call, CK_SLOT_ID id, char number[1
 	if (m->pcsc == NULL ||
 	    p11u_pcsc_reader_state(m->pcsc, slot->reader_name, &rs) != P11U_IO_OK || !rs.present)
 		return CKR_TOKEN_NOT_PRESENT;
-	if (slot->have_event_count && slot->card_in_reader && rs.event_count == slot->event_count) {
+	if (seen_insertion(slot, &rs)) {
 		/* Seen before: what is known of it. */
 		p11u_slot_sync(m, slot);
 		if (slot->info != NULL)
@@ -745,7 +754,7 @@ CK_RV p11u_slot_card_number(struct p11u_call *call, CK_SLOT_ID id, char number[1
 			                                          : CKR_TOKEN_NOT_RECOGNIZED;
 		return CKR_OK;
 	}
-	if (!slot->have_peek || slot->peek_event_count != rs.event_count) {
+	if (!peeked_insertion(slot, &rs)) {
 		rv = peek_number(m, slot, &rs);
 		if (rv != CKR_OK)
 			return rv;
@@ -763,24 +772,32 @@ CK_RV p11u_slot_by_id(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **s
 	return CKR_OK;
 }
 
+/* p11u_slot_sync(), then, when another thread is reading the slot's card, a wait (without
+ * the module lock) until that read has ended: CKR_DEVICE_ERROR after twice card_timeout,
+ * CKR_CRYPTOKI_NOT_INITIALIZED when C_Finalize began meanwhile. */
+static CK_RV sync_after_read(struct p11u_module *m, struct p11u_slot *slot)
+{
+	p11u_slot_sync(m, slot);
+	if (!slot->reading || p11u_slot_owned(slot))
+		return CKR_OK;
+	if (!p11u_card_lock_wait(m, slot))
+		return CKR_DEVICE_ERROR;
+	pthread_mutex_unlock(&slot->io_lock);
+	if (m->finalizing)
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	p11u_slot_sync(m, slot);
+	return CKR_OK;
+}
+
 CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc)
 {
 	CK_RV rv = p11u_slot_by_id(m, id, slot, uc);
 
 	if (rv != CKR_OK)
 		return rv;
-	p11u_slot_sync(m, *slot);
-	if ((*slot)->reading && !p11u_slot_owned(*slot)) {
-		/* The slot shows a token another call is still reading: not "no token" to a
-		 * caller that needs it, but a wait for that call. */
-		if (!p11u_card_lock_wait(m, *slot))
-			return CKR_DEVICE_ERROR;
-		pthread_mutex_unlock(&(*slot)->io_lock);
-		if (m->finalizing)
-			return CKR_CRYPTOKI_NOT_INITIALIZED;
-		p11u_slot_sync(m, *slot);
-	}
-	return CKR_OK;
+	/* The slot shows a token another call is still reading: not "no token" to a caller that
+	 * needs it, but a wait for that call. */
+	return sync_after_read(m, *slot);
 }
 
 CK_RV p11u_slot_get_info(struct p11u_module *m, CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
@@ -834,25 +851,32 @@ void p11u_slots_wipe_secrets(struct p11u_module *m)
 		OPENSSL_cleanse(&m->slots[i]->card_secret, sizeof m->slots[i]->card_secret);
 }
 
-/* One slot whose token changed since it was last reported, or false. */
-static bool take_event(struct p11u_module *m, CK_SLOT_ID_PTR slot_id)
+/* One slot whose token changed since it was last reported (CKR_OK), or CKR_NO_EVENT. */
+static CK_RV take_event(struct p11u_module *m, CK_SLOT_ID_PTR slot_id)
 {
 	for (size_t i = 0; i < m->n_slots; i++) {
 		struct p11u_slot *slot = m->slots[i];
+		/* A card another thread is reading gets its generations (and, for the card of
+		 * C_Initialize, its reported ones) in steps, the module lock given up between them:
+		 * only the end of that read tells whether there is an event. */
+		CK_RV rv = sync_after_read(m, slot);
 
-		p11u_slot_sync(m, slot);
+		if (rv == CKR_CRYPTOKI_NOT_INITIALIZED)
+			return rv;
+		if (slot->reading)
+			continue; /* not read within the deadline: looked at again later */
 		if (slot->card_gen != slot->reported_card_gen) {
 			slot->reported_card_gen = slot->card_gen;
 			*slot_id = slot->card_slot_id;
-			return true;
+			return CKR_OK;
 		}
 		if (slot->uc_gen != slot->reported_uc_gen) {
 			slot->reported_uc_gen = slot->uc_gen;
 			*slot_id = slot->card_slot_id + 1;
-			return true;
+			return CKR_OK;
 		}
 	}
-	return false;
+	return CKR_NO_EVENT;
 }
 
 static void sleep_ns(long ns)
@@ -909,10 +933,9 @@ CK_RV p11u_wait_for_slot_event(struct p11u_call *call, CK_FLAGS flags, CK_SLOT_I
 		return CKR_ARGUMENTS_BAD;
 	for (;;) {
 		slots_update(m, false);
-		if (take_event(m, slot_id))
-			return CKR_OK;
-		if (flags & CKF_DONT_BLOCK)
-			return CKR_NO_EVENT;
+		rv = take_event(m, slot_id);
+		if (rv != CKR_NO_EVENT || (flags & CKF_DONT_BLOCK))
+			return rv;
 		rv = wait_for_change(call);
 		if (rv != CKR_OK)
 			return rv;

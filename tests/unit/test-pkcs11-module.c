@@ -137,29 +137,32 @@ static void test_info(void **state)
 
 static void test_interfaces(void **state)
 {
-	CK_INTERFACE list[5];
+	CK_INTERFACE list[6];
 	CK_ULONG count = 0;
 	CK_INTERFACE_PTR iface;
-	CK_VERSION v240 = {2, 40}, v30 = {3, 0}, v220 = {2, 20}, v10 = {1, 0}, v11 = {1, 1};
+	CK_VERSION v240 = {2, 40}, v30 = {3, 0}, v220 = {2, 20}, v10 = {1, 0}, v11 = {1, 1},
+	           v12 = {1, 2};
 	CK_FUNCTION_LIST_PTR fl;
 
 	assert_int_equal(C_GetInterfaceList(NULL, NULL), CKR_ARGUMENTS_BAD);
 	assert_int_equal(C_GetInterfaceList(NULL, &count), CKR_OK);
-	assert_int_equal(count, 4);
-	count = 3;
+	assert_int_equal(count, 5);
+	count = 4;
 	assert_int_equal(C_GetInterfaceList(list, &count), CKR_BUFFER_TOO_SMALL);
-	assert_int_equal(count, 4);
-	count = 5;
+	assert_int_equal(count, 5);
+	count = 6;
 	assert_int_equal(C_GetInterfaceList(list, &count), CKR_OK);
-	assert_int_equal(count, 4);
+	assert_int_equal(count, 5);
 	assert_string_equal((char *)list[0].pInterfaceName, "PKCS 11");
 	assert_int_equal(((CK_VERSION *)list[0].pFunctionList)->major, 3);
 	assert_string_equal((char *)list[1].pInterfaceName, "PKCS 11");
 	assert_int_equal(((CK_VERSION *)list[1].pFunctionList)->minor, 40);
 	assert_string_equal((char *)list[2].pInterfaceName, P11UNLOCK_INTERFACE_NAME);
-	assert_int_equal(((CK_VERSION *)list[2].pFunctionList)->minor, 1);
+	assert_int_equal(((CK_VERSION *)list[2].pFunctionList)->minor, 2);
 	assert_string_equal((char *)list[3].pInterfaceName, P11UNLOCK_INTERFACE_NAME);
-	assert_int_equal(((CK_VERSION *)list[3].pFunctionList)->minor, 0);
+	assert_int_equal(((CK_VERSION *)list[3].pFunctionList)->minor, 1);
+	assert_string_equal((char *)list[4].pInterfaceName, P11UNLOCK_INTERFACE_NAME);
+	assert_int_equal(((CK_VERSION *)list[4].pFunctionList)->minor, 0);
 
 	/* Default: 3.0. */
 	assert_int_equal(C_GetInterface(NULL, NULL, &iface, 0), CKR_OK);
@@ -198,6 +201,14 @@ static void test_interfaces(void **state)
 	assert_int_equal(vendor->version.minor, 1);
 	assert_int_equal(vendor->P11U_Login(1, CKU_SO, (CK_UTF8CHAR_PTR) "Ab12cd34", 8, 3, NULL),
 	                 CKR_SESSION_HANDLE_INVALID);
+	/* 1.2 adds P11U_GetCardNumber. */
+	assert_int_equal(C_GetInterface((CK_UTF8CHAR *)P11UNLOCK_INTERFACE_NAME, &v12, &iface, 0),
+	                 CKR_OK);
+	vendor = iface->pFunctionList;
+	assert_int_equal(vendor->version.minor, 2);
+	CK_UTF8CHAR number[17];
+	assert_int_equal(vendor->P11U_GetCardNumber(0, number), CKR_SLOT_ID_INVALID);
+	assert_int_equal(vendor->P11U_GetCardNumber(0, NULL), CKR_ARGUMENTS_BAD);
 
 	/* 3.0-only functions are not supported. */
 	assert_int_equal(C_GetInterface(NULL, NULL, &iface, 0), CKR_OK);
