@@ -194,6 +194,24 @@ enum p11u_io_rv p11u_pcsc_reader_state(struct p11u_pcsc *pcsc, const char *reade
 	return P11U_IO_OK;
 }
 
+/* No monitor thread here: the module asks for presence each time (p11u_pcsc_reader_state),
+ * which is where the script's removals and new cards happen. */
+enum p11u_io_rv p11u_pcsc_known_state(struct p11u_pcsc *pcsc, const char *reader,
+                                      struct p11u_reader_state *state)
+{
+	(void)pcsc;
+	(void)reader;
+	memset(state, 0, sizeof *state);
+	return P11U_IO_ERROR;
+}
+
+enum p11u_io_rv p11u_pcsc_known_readers(struct p11u_pcsc *pcsc, char ***names)
+{
+	(void)pcsc;
+	*names = NULL;
+	return P11U_IO_ERROR;
+}
+
 unsigned p11u_pcsc_cancel_gen(struct p11u_pcsc *pcsc)
 {
 	return pcsc->cancel_gen;

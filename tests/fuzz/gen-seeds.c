@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "card-session.h"
+#include "card/card-int.h"
 #include "card/profile.h"
 #include "fuzz-script.h"
 #include "module-session.h"
@@ -220,6 +221,81 @@ static void certificate_seeds(const struct vcard *card, const char *dir)
 	}
 }
 
+/* An entry of the card layer's cache for the exported card, for fuzz-cache: written by the
+ * card layer itself (p11u_snapshot_save), without its digest, after the probe. */
+struct captured {
+	uint8_t *data;
+	size_t len;
+};
+
+static void capture_store(void *ctx, const char *number, const uint8_t *data, size_t len)
+{
+	struct captured *c = ctx;
+
+	(void)number;
+	c->data = malloc(len);
+	if (c->data == NULL)
+		die("out of memory");
+	memcpy(c->data, data, len);
+	c->len = len;
+}
+
+static void cache_seed(const char *dir)
+{
+	static const char *const names[P11U_CERT_SLOTS] = {
+	    [P11U_CERT_ROOT_CA] = "root-ca",
+	    [P11U_CERT_ISSUING_CA] = "issuing-ca",
+	    [P11U_CERT_ENCRYPTION] = "encryption",
+	    [P11U_CERT_SIGNATURE] = "signature",
+	};
+	struct captured captured = {NULL, 0};
+	const struct p11u_card_cache cache = {&captured, NULL, capture_store};
+	struct p11u_card card;
+	char path[4096];
+	uint8_t *seed;
+	size_t probe_len;
+
+	memset(&card, 0, sizeof card);
+	snprintf(card.info.card_type, sizeof card.info.card_type, "%s", P11U_TEST_CARD_TYPE);
+	snprintf(card.info.card_number, sizeof card.info.card_number, "XC00000000091349");
+	for (int slot = 0; slot < P11U_CERT_SLOTS; slot++) {
+		FILE *f;
+		X509 *x509;
+		unsigned char *der = NULL;
+		int len;
+
+		snprintf(path, sizeof path, "%s/%s.pem", dir, names[slot]);
+		f = fopen(path, "r");
+		if (f == NULL || (x509 = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
+			die("cannot read %s", path);
+		fclose(f);
+		len = i2d_X509(x509, &der);
+		if (len <= 0)
+			die("i2d_X509 failed");
+		card.info.certs[slot].der = der;
+		card.info.certs[slot].len = (size_t)len;
+		X509_free(x509);
+	}
+	card.cache = &cache;
+	probe_len = card.info.certs[P11U_CERT_SIGNATURE].len < 255
+	                ? card.info.certs[P11U_CERT_SIGNATURE].len
+	                : 255;
+	p11u_snapshot_save(&card, card.info.certs[P11U_CERT_SIGNATURE].der, probe_len);
+	if (captured.len < 32)
+		die("the card layer stored no cache entry");
+	seed = malloc(1 + probe_len + captured.len);
+	if (seed == NULL)
+		die("out of memory");
+	seed[0] = (uint8_t)probe_len;
+	memcpy(seed + 1, card.info.certs[P11U_CERT_SIGNATURE].der, probe_len);
+	memcpy(seed + 1 + probe_len, captured.data, captured.len - 32);
+	write_seed("fuzz-cache", "test-card", seed, 1 + probe_len + captured.len - 32);
+	free(seed);
+	free(captured.data);
+	for (int slot = 0; slot < P11U_CERT_SLOTS; slot++)
+		OPENSSL_free(card.info.certs[slot].der);
+}
+
 #ifdef HAVE_REAL_CARDS
 /* The virtual card's four directory files as they are on the card, for fuzz-hicos-dir: the
  * selector byte (see fuzz-hicos-dir.c: the file's kind, up to P11U_DIR_OBJECTS_MAX entries),
@@ -289,6 +365,7 @@ static void card_seeds(const char *dir)
 			if (card == NULL)
 				die("vcard_load: %s", err);
 			certificate_seeds(card, dir);
+			cache_seed(dir);
 			vcard_free(card);
 		}
 		unlink(template);

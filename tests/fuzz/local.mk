@@ -15,6 +15,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-module \
 	tests/fuzz/fuzz-card-files \
 	tests/fuzz/fuzz-hicos-dir \
+	tests/fuzz/fuzz-cache \
 	tests/fuzz/fuzz-sw \
 	tests/fuzz/fuzz-config \
 	tests/fuzz/fuzz-tool-inputs \
@@ -66,6 +67,11 @@ tests_fuzz_fuzz_card_files_SOURCES = tests/fuzz/fuzz-card-files.c \
 tests_fuzz_fuzz_card_files_CFLAGS = $(FUZZ_TARGET_CFLAGS)
 tests_fuzz_fuzz_card_files_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_card_files_LDADD = $(FUZZ_CARD_LDADD)
+
+tests_fuzz_fuzz_cache_SOURCES = tests/fuzz/fuzz-cache.c
+tests_fuzz_fuzz_cache_CFLAGS = $(FUZZ_TARGET_CFLAGS)
+tests_fuzz_fuzz_cache_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_cache_LDADD = $(FUZZ_CARD_LDADD)
 
 tests_fuzz_fuzz_hicos_dir_SOURCES = tests/fuzz/fuzz-hicos-dir.c
 tests_fuzz_fuzz_hicos_dir_CFLAGS = $(FUZZ_TARGET_CFLAGS)

@@ -104,11 +104,13 @@ static FILE *log_stream;
 void module_session_setup(void)
 {
 	/* hicos_login: first-generation cards get their login, signing and decryption (a tree
-	 * without them warns once about the unknown key). */
+	 * without them warns once about the unknown key).  No cache: a run must not depend on
+	 * what an earlier input left in the user's cache directory. */
 	static const char config[] = "allow_test_cards = yes\n"
 	                             "user_code_token = yes\n"
 	                             "opensc_unblock_styles = yes\n"
-	                             "hicos_login = yes\n";
+	                             "hicos_login = yes\n"
+	                             "cache = no\n";
 	char path[64];
 	int fd;
 

@@ -19,8 +19,8 @@ mode=${1:-smoke}
 srcdir=$(cd "$(dirname "$0")" && pwd)
 bindir=${FUZZ_BIN_DIR:-tests/fuzz}
 workdir=${FUZZ_WORK_DIR:-$bindir/work}
-targets=${FUZZ_TARGETS:-"fuzz-module fuzz-card-files fuzz-hicos-dir fuzz-sw fuzz-config fuzz-tool-inputs
-	fuzz-text"}
+targets=${FUZZ_TARGETS:-"fuzz-module fuzz-card-files fuzz-hicos-dir fuzz-cache fuzz-sw fuzz-config
+	fuzz-tool-inputs fuzz-text"}
 
 case $mode in
 smoke)

@@ -320,6 +320,14 @@ card_remove() {
 	rig remove "$1"
 }
 
+# signal_card INDEX SIGNAL: to the virtual card serving reader INDEX (STOP: a card that answered
+# its ATR and stops answering, pcscd waiting for it; CONT: it answers again).
+signal_card() {
+	local pid
+	read -r pid _ <"$RIG_DIR/card-$1.pid"
+	kill "-$2" "$pid"
+}
+
 # vcard_status_get STATE|NAME KEY: one value of `p11unlock-vcard status`.
 vcard_status_get() {
 	local state=$1

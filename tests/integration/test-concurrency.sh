@@ -28,12 +28,6 @@ card_insert 0 stuck
 card_insert 1 good
 export PIN=123456
 
-# signal_card INDEX SIGNAL: to the virtual card serving reader INDEX.
-signal_card() {
-	local pid
-	read -r pid _ <"$RIG_DIR/card-$1.pid"
-	kill "-$2" "$pid"
-}
 
 # --- a new process while the card in reader 0 does not answer -----------------------------------------
 signal_card 0 STOP

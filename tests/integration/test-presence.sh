@@ -24,12 +24,6 @@ rig_up --readers 3
 p11_setup "allow_test_cards = yes"
 export PIN=123456
 
-# signal_card INDEX SIGNAL: to the virtual card serving reader INDEX.
-signal_card() {
-	local pid
-	read -r pid _ <"$RIG_DIR/card-$1.pid"
-	kill "-$2" "$pid"
-}
 
 # --- another process holds the card ------------------------------------------------------------------
 card_create held --key-bits 1024 --card-number XC00000000000601
