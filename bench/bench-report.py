@@ -46,8 +46,8 @@ def main():
     md = ["# p11unlock benchmark results", "",
           f"Run {flat.get('date')} ({flat.get('mode')} mode) on commit {flat.get('commit')}.", "",
           f"Machine: {flat.get('machine')}.", "",
-          "The machine was shared with other build and test jobs while this ran: absolute times "
-          "are noisy, the ratios of alternating runs less so, the APDU counts not at all.", "",
+          "When other jobs share the machine (see its load average above), absolute times are "
+          "noisy, the ratios of alternating runs less so, the APDU counts not at all.", "",
           f"Settings: {flat.get('settings')}. How each number is made and how the floors are "
           "derived: [bench/README.md](../README.md).", "",
           "## APDUs per job (new process) and time against a raw PC/SC program", "",
