@@ -38,11 +38,12 @@ jobs=${P11U_SANITIZE_JOBS:-$(nproc)}
 # (pkcs11-tool, p11tool, gnutls-cli, certutil/modutil, openssl, ssh-keygen/ssh-add:
 # uninstrumented, given the runtime by LD_PRELOAD), our tool (p11unlock, instrumented: unlock,
 # card selection and hostile card text, a card swapped mid-unlock), hostile card contents through
-# pkcs11-tool, and the module's threads (removal, concurrency).  About half of the suite's time
-# under ASan; P11U_SANITIZE_TESTS=full runs full_tests below.
+# pkcs11-tool, the module's threads (removal, concurrency, the reader-event monitor and cards read
+# at the same time) and its cache.  About half of the suite's time under ASan;
+# P11U_SANITIZE_TESTS=full runs full_tests below.
 default_tests="
 	test-pkcs11-tool test-pkcs11-labels test-pkcs11-junk-cert
-	test-removal test-concurrency
+	test-removal test-concurrency test-presence test-cache
 	test-tool-unlock test-tool-cards test-tool-safety
 	test-gnutls test-nss test-openssl test-ssh"
 
@@ -60,7 +61,7 @@ full_tests="$default_tests
 # Timing tests ("within N ms"): run one at a time, after the others, so that a busy machine
 # does not push an instrumented call past its bound (and with the fast unwinder, see
 # sanitizer_env).
-serial_tests="test-concurrency"
+serial_tests="test-concurrency test-presence"
 
 # Programs of other projects that load the module in these tests: each is run through a shim
 # that preloads ASan's runtime (a module built with ASan cannot be loaded otherwise).
