@@ -189,35 +189,48 @@ static void record(const char *target, const struct variant *v, const char *temp
 	unlink(copy);
 }
 
+/* The DER of dir/NAME.pem, as exported by vcard_export (free with OPENSSL_free). */
+static unsigned char *exported_der(const char *dir, const char *name, size_t *len)
+{
+	char path[4096];
+	unsigned char *der = NULL;
+	X509 *x509;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof path, "%s/%s.pem", dir, name);
+	f = fopen(path, "r");
+	if (f == NULL || (x509 = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
+		die("cannot read %s", path);
+	fclose(f);
+	n = i2d_X509(x509, &der);
+	X509_free(x509);
+	if (n <= 0)
+		die("i2d_X509 failed");
+	*len = (size_t)n;
+	return der;
+}
+
 /* The card's certificates as DER, for fuzz-tool-inputs. */
 static void certificate_seeds(const struct vcard *card, const char *dir)
 {
 	static const char *const names[] = {"signature", "encryption", "issuing-ca", "root-ca"};
-	char err[512], path[4096];
+	char err[512], name[64];
 
 	if (vcard_export(card, dir, err, sizeof err) != 0)
 		die("vcard_export: %s", err);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		FILE *f;
-		X509 *x509;
-		unsigned char *der = NULL, *seed;
-		int len;
+		size_t len;
+		unsigned char *der = exported_der(dir, names[i], &len), *seed = malloc(len + 1);
 
-		snprintf(path, sizeof path, "%s/%s.pem", dir, names[i]);
-		f = fopen(path, "r");
-		if (f == NULL || (x509 = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
-			die("cannot read %s", path);
-		fclose(f);
-		len = i2d_X509(x509, &der);
-		if (len <= 0 || (seed = malloc((size_t)len + 1)) == NULL)
-			die("i2d_X509 failed");
+		if (seed == NULL)
+			die("out of memory");
 		seed[0] = 2; /* the certificate parser */
-		memcpy(seed + 1, der, (size_t)len);
-		snprintf(path, sizeof path, "cert-%s", names[i]);
-		write_seed("fuzz-tool-inputs", path, seed, (size_t)len + 1);
+		memcpy(seed + 1, der, len);
+		snprintf(name, sizeof name, "cert-%s", names[i]);
+		write_seed("fuzz-tool-inputs", name, seed, len + 1);
 		free(seed);
 		OPENSSL_free(der);
-		X509_free(x509);
 	}
 }
 
@@ -251,31 +264,14 @@ static void cache_seed(const char *dir)
 	struct captured captured = {NULL, 0};
 	const struct p11u_card_cache cache = {&captured, NULL, capture_store};
 	struct p11u_card card;
-	char path[4096];
 	uint8_t *seed;
 	size_t probe_len;
 
 	memset(&card, 0, sizeof card);
 	snprintf(card.info.card_type, sizeof card.info.card_type, "%s", P11U_TEST_CARD_TYPE);
 	snprintf(card.info.card_number, sizeof card.info.card_number, "XC00000000091349");
-	for (int slot = 0; slot < P11U_CERT_SLOTS; slot++) {
-		FILE *f;
-		X509 *x509;
-		unsigned char *der = NULL;
-		int len;
-
-		snprintf(path, sizeof path, "%s/%s.pem", dir, names[slot]);
-		f = fopen(path, "r");
-		if (f == NULL || (x509 = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
-			die("cannot read %s", path);
-		fclose(f);
-		len = i2d_X509(x509, &der);
-		if (len <= 0)
-			die("i2d_X509 failed");
-		card.info.certs[slot].der = der;
-		card.info.certs[slot].len = (size_t)len;
-		X509_free(x509);
-	}
+	for (int slot = 0; slot < P11U_CERT_SLOTS; slot++)
+		card.info.certs[slot].der = exported_der(dir, names[slot], &card.info.certs[slot].len);
 	card.cache = &cache;
 	probe_len = card.info.certs[P11U_CERT_SIGNATURE].len < 255
 	                ? card.info.certs[P11U_CERT_SIGNATURE].len
