@@ -164,9 +164,8 @@ enum p11u_card_rv p11u_card_open(const struct p11u_transport *transport, const u
 	return p11u_card_open_cached(transport, atr, atr_len, NULL, NULL, out);
 }
 
-enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
-                                        const uint8_t *atr, size_t atr_len,
-                                        const struct p11u_card_cache *cache,
+enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport, const uint8_t *atr,
+                                        size_t atr_len, const struct p11u_card_cache *cache,
                                         const char *card_number, struct p11u_card **out)
 {
 	struct p11u_card *card;
@@ -203,8 +202,8 @@ enum p11u_card_rv p11u_card_open_cached(const struct p11u_transport *transport,
 	return P11U_CARD_OK;
 }
 
-enum p11u_card_rv p11u_card_read_number(const struct p11u_transport *transport,
-                                        const uint8_t *atr, size_t atr_len, char number[17])
+enum p11u_card_rv p11u_card_read_number(const struct p11u_transport *transport, const uint8_t *atr,
+                                        size_t atr_len, char number[17])
 {
 	struct p11u_card card;
 	enum p11u_card_rv rv;
@@ -226,8 +225,8 @@ enum p11u_card_rv p11u_card_read_number(const struct p11u_transport *transport,
 	}
 	if (rv == P11U_CARD_OK)
 		snprintf(number, 17, "%s", card.info.card_number);
-	P11U_DEBUG(P11U_LOG_CARD, "card number alone: %s", rv == P11U_CARD_OK ? number
-	                                                                      : p11u_card_rv_str(rv));
+	P11U_DEBUG(P11U_LOG_CARD, "card number alone: %s",
+	           rv == P11U_CARD_OK ? number : p11u_card_rv_str(rv));
 	return rv;
 }
 
@@ -342,7 +341,8 @@ enum p11u_card_rv p11u_card_verify(struct p11u_card *card, enum p11u_secret whic
 		return P11U_CARD_E_ARGS;
 	if (card->ops->verify == NULL)
 		return refuse(card, "VERIFY");
-	if (card->ops->kind == P11U_CARD_KIND_GEN1 && (which != P11U_SECRET_PIN || !card->real_login))
+	if (card->ops->kind == P11U_CARD_KIND_GEN1 &&
+	    (which != P11U_SECRET_PIN || !card->real_login))
 		return refuse_real_login(card, which);
 	if (!p11u_secret_format_ok(which, secret, len))
 		return refuse_secret_format("VERIFY", len);

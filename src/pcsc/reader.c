@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +25,7 @@
 #include <PCSC/wintypes.h>
 
 #include "common/log.h"
+#include "common/thread.h"
 
 #define PNP_NOTIFICATION "\\\\?PnP?\\Notification"
 
@@ -69,8 +69,8 @@ struct monitor {
 	pthread_t thread;
 	bool started;
 	bool stopping;
-	bool done;       /* the thread has left its loop */
-	bool in_wait;    /* inside SCardGetStatusChange: a stop must cancel it */
+	bool done;    /* the thread has left its loop */
+	bool in_wait; /* inside SCardGetStatusChange: a stop must cancel it */
 	SCARDCONTEXT ctx;
 	bool have_ctx;
 	pthread_cond_t wake; /* a stop, for the thread's back-off; its exit, for the stopper */
@@ -434,8 +434,8 @@ static void monitor_drop_ctx(struct monitor *mon)
 /* One round: (re)connect and list the readers when needed, then wait for pcscd to report a
  * change of any reader or of the list.  rs[] holds the states of the previous round.  False
  * when the monitor stops. */
-static bool monitor_round(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, char ***names,
-                          size_t *n, bool *relist)
+static bool monitor_round(struct p11u_pcsc *pcsc, SCARD_READERSTATE *rs, char ***names, size_t *n,
+                          bool *relist)
 {
 	struct monitor *mon = &pcsc->monitor;
 	LONG rv;
@@ -525,15 +525,9 @@ static void *monitor_main(void *arg)
 static void monitor_start(struct p11u_pcsc *pcsc)
 {
 	struct monitor *mon = &pcsc->monitor;
-	sigset_t all, old;
 
 	monotonic_cond_init(&mon->wake);
-	/* No signal is delivered to the module's thread: the application's handlers are for its
-	 * own threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	mon->started = pthread_create(&mon->thread, NULL, monitor_main, pcsc) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	mon->started = p11u_thread_start(&mon->thread, false, monitor_main, pcsc) == 0;
 	if (!mon->started)
 		P11U_DEBUG(P11U_LOG_PCSC, "monitor thread not started: presence asked each time");
 }
@@ -1171,9 +1165,7 @@ static enum p11u_io_rv reader_end(void *ctx)
 enum p11u_io_rv p11u_reader_connect(const char *name, unsigned timeout_ms, struct p11u_reader **out)
 {
 	struct p11u_reader *reader;
-	pthread_attr_t attr;
 	enum p11u_io_rv io;
-	int err;
 
 	*out = NULL;
 	reader = calloc(1, sizeof *reader);
@@ -1192,11 +1184,7 @@ enum p11u_io_rv p11u_reader_connect(const char *name, unsigned timeout_ms, struc
 	reader->transport.begin = reader_begin;
 	reader->transport.end = reader_end;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&reader->thread, &attr, io_thread, reader);
-	pthread_attr_destroy(&attr);
-	if (err != 0) {
+	if (p11u_thread_start(&reader->thread, true, io_thread, reader) != 0) {
 		reader_free(reader);
 		return P11U_IO_ERROR;
 	}

@@ -255,9 +255,11 @@ CK_RV p11u_slot_lookup(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **
 CK_RV p11u_slot_card_number(struct p11u_call *call, CK_SLOT_ID id, char number[17]);
 /* Slot by ID, as it is (no pcscd or card I/O). */
 CK_RV p11u_slot_by_id(struct p11u_module *m, CK_SLOT_ID id, struct p11u_slot **slot, bool *uc);
-/* Notices insertion, removal and resets: no card I/O, except reading a newly inserted card
- * once (p11u_card_open + objects).  A slot whose card lock another call holds is left as it
- * is: that call notices changes itself. */
+/* Notices insertion and removal (from the reader monitor's report; pcscd is asked only when
+ * it disagrees, and then a reset by another process is noticed too; otherwise the next command
+ * to the card reports a reset): no card I/O, except reading a newly inserted card once
+ * (p11u_card_open + objects).  A slot whose card lock another call holds is left as it is:
+ * that call notices changes itself. */
 void p11u_slot_sync(struct p11u_module *m, struct p11u_slot *slot);
 /* Forgets the card: objects, logins and secrets; its sessions become stale. */
 void p11u_slot_drop_card(struct p11u_module *m, struct p11u_slot *slot);

@@ -154,11 +154,12 @@ static CK_RV expect_tries(struct p11u_module *m, struct p11u_slot *slot, enum p1
 	return st.tries_left == 0 ? CKR_PIN_LOCKED : P11UNLOCK_CKR_TRIES_CHANGED;
 }
 
-/* The counter check and the VERIFY in one PC/SC transaction.  A reset by another process
- * (reported before anything is sent) ends the transaction: both run once more. */
 /* The count a P11U_Login reports when the card went away before its VERIFY was sent. */
 #define TRIES_NOTHING_SENT (-2)
 
+/* The counter check and the VERIFY in one PC/SC transaction.  A reset by another process
+ * (reported before anything is sent) ends the transaction: both run once more.  *tries_now is
+ * TRIES_NOTHING_SENT until the VERIFY may have left. */
 static CK_RV verify_expected(struct p11u_module *m, struct p11u_slot *slot, enum p11u_secret which,
                              const CK_UTF8CHAR *secret, CK_ULONG len, int expected, int *tries_now)
 {
@@ -209,8 +210,10 @@ static CK_RV login_user(struct p11u_module *m, struct p11u_slot *slot, const CK_
 		return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
 	if (!format_ok(slot, P11U_SECRET_PIN, pin, len, "C_Login"))
 		return CKR_PIN_INCORRECT;
-	if (slot->state == P11U_TOKEN_HICOS && slot->counters.known && slot->counters.pin_tries == 0) {
-		P11U_DEBUG(P11U_LOG_CARD, "reader %s: the card said its PIN is blocked: nothing sent",
+	if (slot->state == P11U_TOKEN_HICOS && slot->counters.known &&
+	    slot->counters.pin_tries == 0) {
+		P11U_DEBUG(P11U_LOG_CARD,
+		           "reader %s: the card said its PIN is blocked: nothing sent",
 		           slot->reader_name);
 		return CKR_PIN_LOCKED;
 	}

@@ -8,16 +8,17 @@
  * that goes away leaves its IDs unused.
  *
  * Cost model (NSS polls C_GetSlotInfo and C_GetSessionInfo every second): p11u_slot_sync()
- * asks pcscd only (SCardStatus on our connection, or the reader's event counter); the card is
- * read once per insertion, by the first call that notices it.  Presence and the token are
- * apart: while that call reads the card, the others show the slot with a token in it.
+ * reads presence from the reader monitor's report (src/pcsc/reader.h: memory, no pcscd round
+ * trip) and asks pcscd only when that report disagrees with what the slot saw last; the card
+ * is read once per insertion, by the first call that notices it, and the other new cards are
+ * read at the same time.  Presence and the token are apart: while a card is read, the others
+ * show the slot with a token in it.
  *
  * The card layer talks to a reader through the slot's transport, which gives up the module
  * lock around each PC/SC call: a slow or stalled card holds only its own slot's card lock. */
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "common/log.h"
 #include "common/text.h"
+#include "common/thread.h"
 #include "pkcs11/cache.h"
 #include "pkcs11/front.h"
 
@@ -421,19 +423,9 @@ static void *read_card_main(void *arg)
  * so that a program that lists every token waits for about one card, not for each in turn. */
 static void read_others_at_once(struct p11u_module *m, const struct p11u_slot *self)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-
-	if (pthread_attr_init(&attr) != 0)
-		return;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* Signals are for the application's threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (size_t i = 0; i < m->n_slots; i++) {
 		struct p11u_slot *slot = m->slots[i];
 		struct read_job *job;
-		pthread_t thread;
 
 		if (slot == self || !unread_insertion(m, slot))
 			continue;
@@ -444,7 +436,7 @@ static void read_others_at_once(struct p11u_module *m, const struct p11u_slot *s
 		job->slot = slot;
 		slot->read_queued = true;
 		m->calls++;
-		if (pthread_create(&thread, &attr, read_card_main, job) != 0) {
+		if (p11u_thread_start(NULL, true, read_card_main, job) != 0) {
 			slot->read_queued = false;
 			m->calls--;
 			free(job);
@@ -453,8 +445,6 @@ static void read_others_at_once(struct p11u_module *m, const struct p11u_slot *s
 		P11U_DEBUG(P11U_LOG_CARD, "reader %s: its card is read at the same time",
 		           slot->reader_name);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 }
 
 /* p11u_slot_sync() for the holder of the card lock. */
@@ -719,8 +709,9 @@ static CK_RV peek_number(struct p11u_module *m, struct p11u_slot *slot,
 	/* Not kept: the card is read, or left alone, when its token is needed. */
 	close_connection(slot);
 	if (crv != P11U_CARD_OK)
-		return crv == P11U_CARD_E_TIMEOUT || crv == P11U_CARD_E_COMM ? CKR_DEVICE_ERROR
-		                                                              : CKR_TOKEN_NOT_RECOGNIZED;
+		return crv == P11U_CARD_E_TIMEOUT || crv == P11U_CARD_E_COMM
+		           ? CKR_DEVICE_ERROR
+		           : CKR_TOKEN_NOT_RECOGNIZED;
 	slot->have_peek = true;
 	slot->peek_event_count = rs->event_count;
 	return CKR_OK;
@@ -751,7 +742,7 @@ CK_RV p11u_slot_card_number(struct p11u_call *call, CK_SLOT_ID id, char number[1
 			snprintf(number, 17, "%s", slot->withheld_number);
 		else
 			return slot->state == P11U_TOKEN_STALLED ? CKR_DEVICE_ERROR
-			                                          : CKR_TOKEN_NOT_RECOGNIZED;
+			                                         : CKR_TOKEN_NOT_RECOGNIZED;
 		return CKR_OK;
 	}
 	if (!peeked_insertion(slot, &rs)) {

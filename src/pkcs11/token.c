@@ -87,8 +87,8 @@ static bool cert_holder(const uint8_t *der_in, size_t der_len, char *out, size_t
 
 		if (idx < 0)
 			continue;
-		len = ASN1_STRING_to_UTF8(&utf8,
-		                          X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
+		len = ASN1_STRING_to_UTF8(
+		    &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)));
 		if (len > 0) {
 			size_t n = utf8_cut((const char *)utf8, (size_t)len, out_size - 1);
 			memcpy(out, utf8, n);
@@ -184,7 +184,8 @@ void p11u_token_set_counters(struct p11u_module *m, struct p11u_slot *slot, int 
 	if (user_code_tries >= 0)
 		c->user_code_tries = user_code_tries;
 	/* A gen1 token knows its PIN counter from VERIFY answers only, and has no user code. */
-	if (c->known || (pin_tries >= 0 && (user_code_tries >= 0 || slot->state == P11U_TOKEN_HICOS))) {
+	if (c->known ||
+	    (pin_tries >= 0 && (user_code_tries >= 0 || slot->state == P11U_TOKEN_HICOS))) {
 		c->known = true;
 		c->at_open = false;
 		clock_gettime(CLOCK_MONOTONIC, &c->read_at);
@@ -210,7 +211,7 @@ CK_RV p11u_token_refresh_counters(struct p11u_module *m, struct p11u_slot *slot,
                                   enum p11u_counters_age age)
 {
 	struct p11u_counters *c = &slot->counters;
-	const long long max_age_ns = age == P11U_COUNTERS_SHORT_LIVED         ? COUNTERS_SHORT_LIVED_NS
+	const long long max_age_ns = age == P11U_COUNTERS_SHORT_LIVED ? COUNTERS_SHORT_LIVED_NS
 	                             : age == P11U_COUNTERS_FRESH && c->at_open ? COUNTERS_FRESH_NS
 	                                                                        : 0;
 	struct p11u_secret_state pin, uc;

@@ -75,10 +75,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (c->der == NULL)
 			continue;
 		FUZZ_CHECK(c->len <= P11U_CERT_SLOT_SIZE, "slot %d: %zu bytes", slot, c->len);
-		FUZZ_CHECK(p11u_files_one_certificate(c->der, c->len), "slot %d: not one certificate",
-		           slot);
+		FUZZ_CHECK(p11u_files_one_certificate(c->der, c->len),
+		           "slot %d: not one certificate", slot);
 		if (slot == P11U_CERT_SIGNATURE)
-			FUZZ_CHECK(memcmp(c->der, probe, c->len < probe_len ? c->len : probe_len) == 0,
+			FUZZ_CHECK(memcmp(c->der, probe, c->len < probe_len ? c->len : probe_len) ==
+			               0,
 			           "the signature certificate disagrees with the card");
 		free(card.info.certs[slot].der);
 	}

@@ -103,9 +103,9 @@ static struct p11u_card *open_kept(const char *template_name, struct mem_cache *
 	struct p11u_card *card = NULL;
 
 	*tc = test_card_load(dir, template_name, "card.state", false);
-	assert_int_equal(
-	    p11u_card_open_cached(&(*tc)->transport, (*tc)->atr, (*tc)->atr_len, &cache, NULL, &card),
-	    P11U_CARD_OK);
+	assert_int_equal(p11u_card_open_cached(&(*tc)->transport, (*tc)->atr, (*tc)->atr_len,
+	                                       &cache, NULL, &card),
+	                 P11U_CARD_OK);
 	*apdus = (*tc)->apdus;
 	return card;
 }

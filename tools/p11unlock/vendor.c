@@ -25,8 +25,7 @@ void vendor_attach(struct module *module, const char *path)
 		return;
 	*(void **)&get_interface = dlsym(handle, "C_GetInterface");
 	if (get_interface == NULL ||
-	    get_interface((CK_UTF8CHAR_PTR)P11UNLOCK_INTERFACE_NAME, NULL, &iface, 0) !=
-	        CKR_OK ||
+	    get_interface((CK_UTF8CHAR_PTR)P11UNLOCK_INTERFACE_NAME, NULL, &iface, 0) != CKR_OK ||
 	    iface == NULL || iface->pFunctionList == NULL) {
 		dlclose(handle);
 		return;
