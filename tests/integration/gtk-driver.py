@@ -95,8 +95,19 @@ def find(role, name):
     sys.exit("no %s named %r; the window shows:\n%s" % (role, name, dump_text()))
 
 
+def reread(read):
+    """read() again while a node goes away under it (a label replaced as the window changes:
+    AT-SPI raises); the last try's error is the answer."""
+    for _ in range(20):
+        try:
+            return read()
+        except gi.repository.GLib.Error:
+            time.sleep(0.1)
+    return read()
+
+
 def dump_text():
-    return "\n".join(line(n) for n in nodes())
+    return reread(lambda: "\n".join(line(n) for n in nodes()))
 
 
 def until(predicate, seconds):
@@ -270,14 +281,15 @@ def main(argv):
         field = find("password text", args[0])
         field.get_editable_text_iface().set_text_contents(args[1])
     elif cmd == "length":
-        print(find("password text", args[0]).get_text_iface().get_character_count())
+        print(reread(lambda: find("password text", args[0]).get_text_iface()
+                     .get_character_count()))
     elif cmd == "click-see":
         return click_see(args[0], args[1], float(args[2]) if len(args) > 2 else 20,
                          args[3] if len(args) > 3 else None)
     elif cmd == "click":
         find("push button", args[0]).get_action_iface().do_action(0)
     elif cmd == "enabled":
-        states = find("push button", args[0]).get_state_set()
+        states = reread(lambda: find("push button", args[0]).get_state_set())
         print("yes" if states.contains(Atspi.StateType.SENSITIVE) else "no")
     elif cmd == "choose":
         open_list()

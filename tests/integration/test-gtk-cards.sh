@@ -2,7 +2,8 @@
 # p11unlock-gtk with cards coming and going while it is open: a second card put in shows up in
 # the 選擇卡片 drop-down by itself (C_WaitForSlotEvent in the window's watcher thread), choosing
 # it shows its details; the chosen card taken out empties the entries (what was typed for it
-# goes nowhere else); no card at all is said, and the card put back shows up; a card pulled
+# goes nowhere else) and says so until the holder acts, whatever cards come and go meanwhile;
+# no card at all is said, and the card put back shows up; a card pulled
 # out while it works ("作業進行中，請稍候"): the window says it was removed, the card's PIN is still
 # locked and the entries are empty; the window cannot be closed while the card works, and closed
 # afterwards the program ends (its slot watcher wakes from C_WaitForSlotEvent).  Screenshots of
@@ -15,10 +16,10 @@ require_rig
 require_tool
 require_gtk
 
-plan 18
+plan 21
 
 tool_setup
-rig_up
+rig_up --readers 2 # 4 readers
 locked_card 0 alice
 BOB=XC00000000099999
 BOB_HOLDER="C=TW,O=第二張測試卡"
@@ -57,7 +58,20 @@ gtk_step "the chosen card taken out: said" \
 	"^label\|Card $BOB was taken out: what you typed for it was cleared\.\|" gtk-en-13-taken-out
 is "$(gtk length "$F_CODE")/$(gtk length "$F_PIN")/$(gtk length "$F_AGAIN")" 0/0/0 \
 	"the chosen card taken out: the entries are emptied"
+# Another detection before the holder acts (a card put in, then taken out; a locked card's
+# removal is two slot events as well) leaves the notice: it must be seen.
+TAKEN_OUT="^label\|Card $BOB was taken out: what you typed for it was cleared\.\|"
+CAROL=XC00000000077777
+card_create carol --card-number "$CAROL"
+card_insert 2 carol || bail_out "card carol not inserted"
+items_wait "$ALICE_ITEM
+$CAROL ($(reader_name 2))"
+is "$ITEMS" "$ALICE_ITEM
+$CAROL ($(reader_name 2))" "a third card put in shows up in the drop-down"
+like "$(gtk dump)" "$TAKEN_OUT" "... and the notice of the card taken out stays"
+card_remove 2
 items_wait "$ALICE_ITEM"
+like "$(gtk dump)" "$TAKEN_OUT" "the third card taken out again: the notice still stays"
 is "$ITEMS" "$ALICE_ITEM" "the drop-down lists the card left"
 gtk_step "the card left is shown" "^label\|$CARD_NUMBER\|" gtk-en-13-taken-out
 

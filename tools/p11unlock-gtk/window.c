@@ -44,6 +44,8 @@ struct unlock_window {
 	bool detect_wanted; /* a slot event came while busy */
 	bool outcome_shown; /* an attempt's outcome is shown: detections leave it until the holder
 	                       acts again (types, chooses, detects) */
+	char *notice;       /* the chosen card was taken out: said before the next card's status
+	                       until the holder acts again, whatever detections come meanwhile */
 	int rounds;         /* the count changed under the holder this often in this attempt */
 	struct secret *secrets;
 
@@ -94,6 +96,20 @@ static bool entries_typed(void)
 	return gtk_editable_get_text(win.user_code)[0] != '\0' ||
 	       gtk_editable_get_text(win.new_pin)[0] != '\0' ||
 	       gtk_editable_get_text(win.new_pin_again)[0] != '\0';
+}
+
+static void notice_drop(void)
+{
+	free(win.notice);
+	win.notice = NULL;
+}
+
+/* The holder acts again (types, chooses a card, detects): what was shown for the last
+ * attempt or for the card taken out may give way. */
+static void holder_acts(void)
+{
+	win.outcome_shown = false;
+	notice_drop();
 }
 
 /* The card chosen can be released here at all (the checks that need no secret). */
@@ -153,7 +169,7 @@ static void inputs_changed(void)
 static void on_entry_changed(GtkEditable *entry, gpointer data)
 {
 	if (gtk_editable_get_text(entry)[0] != '\0')
-		win.outcome_shown = false; /* the holder is at it again */
+		holder_acts();
 	inputs_changed();
 }
 
@@ -201,21 +217,40 @@ static void show_card(const struct card *card)
 	label_take(win.notes, msg_notes(card));
 }
 
-/* What the holder needs to know about the card chosen before typing anything. */
+/* What the holder needs to know about the card chosen before typing anything ("" when
+ * nothing); *error says whether it is a refusal or a warning. */
+static char *card_status_text(const struct card *card, bool *error)
+{
+	*error = true;
+	if (card->kind == CARD_HICOS)
+		return msg_hicos_refusal(card);
+	if (card->kind == CARD_FOREIGN)
+		return msg_foreign_refusal(card);
+	if (release_gate_of(card) == RELEASE_BLOCKED)
+		return msg_blocked(card);
+	*error = false;
+	return card->pin.state != TRIES_LOCKED ? msg_pin_not_locked() : xstrdup("");
+}
+
+/* The status line for the card chosen, after the notice of a card taken out if there is one:
+ * a detection that follows (a locked card leaves two slots, so its removal is often two slot
+ * events) must not hide the notice before the holder has seen it. */
 static void show_card_status(const struct card *card)
 {
+	bool error;
+	char *text;
+
 	if (card == NULL)
 		return;
-	if (card->kind == CARD_HICOS)
-		status_take(msg_hicos_refusal(card), true);
-	else if (card->kind == CARD_FOREIGN)
-		status_take(msg_foreign_refusal(card), true);
-	else if (release_gate_of(card) == RELEASE_BLOCKED)
-		status_take(msg_blocked(card), true);
-	else if (card->pin.state != TRIES_LOCKED)
-		status_take(msg_pin_not_locked(), false);
-	else
-		status_take(xstrdup(""), false);
+	text = card_status_text(card, &error);
+	if (win.notice != NULL) {
+		char *both =
+		    text[0] != '\0' ? xasprintf("%s\n%s", win.notice, text) : xstrdup(win.notice);
+		free(text);
+		text = both;
+		error = true;
+	}
+	status_take(text, error);
 }
 
 static void on_card_selected(GObject *object, GParamSpec *pspec, gpointer data)
@@ -224,7 +259,7 @@ static void on_card_selected(GObject *object, GParamSpec *pspec, gpointer data)
 
 	if (win.refilling || index == GTK_INVALID_LIST_POSITION || index >= win.list.count)
 		return;
-	win.outcome_shown = false;
+	holder_acts();
 	if (strcmp(win.chosen, win.list.cards[index].serial) != 0) {
 		/* What was typed was typed for the other card. */
 		clear_entries();
@@ -364,11 +399,11 @@ static void detect_done(const struct job *job)
 	}
 	/* The card chosen left: what was typed for it must not go to another card. */
 	gone = selected == GTK_INVALID_LIST_POSITION && had_choice && entries_typed();
-	if (gone && !win.outcome_shown)
-		status_take(
-		    xasprintf(_("Card %s was taken out: what you typed for it was cleared."),
-		              win.chosen),
-		    true);
+	if (gone && !win.outcome_shown) {
+		notice_drop();
+		win.notice = xasprintf(
+		    _("Card %s was taken out: what you typed for it was cleared."), win.chosen);
+	}
 	if (selected == GTK_INVALID_LIST_POSITION && had_choice) {
 		clear_entries();
 		win.chosen[0] = '\0';
@@ -382,13 +417,15 @@ static void detect_done(const struct job *job)
 
 	card = chosen_card();
 	show_card(card);
-	if (job->detect != DETECT_OK && !win.outcome_shown)
+	if (job->detect != DETECT_OK && !win.outcome_shown) {
+		notice_drop(); /* newer news: no card left to type for */
 		status_take(msg_detect_problem(job->detect, job->rv, &win.list,
 		                               module_display_name(&win.module),
 		                               module_conf_path()),
 		            true);
-	else if (!gone && !win.outcome_shown)
+	} else if (!win.outcome_shown) {
 		show_card_status(card);
+	}
 	set_busy(false, false);
 	/* The watcher starts after the first detection: a card the module is still reading for
 	 * one call is left out of another call's slot list, and a card present at start is no
@@ -573,7 +610,7 @@ static void on_clear_clicked(GtkButton *button, gpointer data)
 
 static void on_detect_clicked(GtkButton *button, gpointer data)
 {
-	win.outcome_shown = false;
+	holder_acts();
 	status_take(xstrdup(""), false);
 	detect_start();
 }
@@ -832,6 +869,7 @@ void unlock_window_shutdown(void)
 	g_atomic_int_set(&win.stopping, 1);
 	cards_unbind(&win.module, &win.list);
 	card_list_free(&win.list);
+	notice_drop();
 	module_close(&win.module); /* wakes C_WaitForSlotEvent */
 	if (win.watcher != NULL)
 		g_thread_join(win.watcher);
