@@ -5,7 +5,8 @@
 #   the card comes back;
 # - the card cut by --remove-after right after RESET RETRY COUNTER, and right before it: the
 #   state file is the new state or the old one, never torn, and the card works afterwards;
-# - another card in the same reader never inherits a login;
+# - another card in the same reader, swapped between two calls, never inherits a login nor the
+#   first card's token information (read before the swap), and its own login and key work;
 # - a reset by another process: sessions fall back to public, a private operation returns
 #   CKR_USER_NOT_LOGGED_IN, the module never verifies again from memory;
 # - a forked child that did not call C_Initialize gets CKR_CRYPTOKI_NOT_INITIALIZED.
@@ -18,7 +19,7 @@ require_module
 require_script
 require_cmd scriptor pcsc-tools
 
-plan 111
+plan 113
 
 rig_up
 p11_setup
@@ -235,6 +236,7 @@ card_insert 0 first
 script_bg swap <<'EOF'
 init
 slots present
+token-info 0
 open 0 ro s
 login user env:PIN
 find class=private-key
@@ -249,6 +251,7 @@ find class=private-key
 sign rsa-pkcs SIGN
 login user env:PIN
 find class=private-key
+sign sha256-rsa-pkcs SIGN
 finalize
 EOF
 script_at swap swapped
@@ -260,6 +263,7 @@ out=$(script_end swap)
 transcript_is "$out" "card swap" <<'EOF'
 init -> CKR_OK
 slots present -> CKR_OK 0
+token-info 0 -> CKR_OK label="組織及團體憑證管 000001" model="P11U V1" serial="XC00000000000001" flags=CKF_RNG|CKF_LOGIN_REQUIRED|CKF_USER_PIN_INITIALIZED|CKF_TOKEN_INITIALIZED
 open 0 ro s -> CKR_OK
 login user env:PIN -> CKR_OK
 find class=private-key -> CKR_OK found=2
@@ -274,6 +278,7 @@ find class=private-key -> CKR_OK found=0  # its private keys are hidden
 sign rsa-pkcs SIGN -> no key
 login user env:PIN -> CKR_OK  # its own login
 find class=private-key -> CKR_OK found=2
+sign sha256-rsa-pkcs SIGN -> CKR_OK len=128
 finalize -> CKR_OK
 EOF
 is "$(verifies_with_data second 01)" $((verifies_second + 1)) "the second card got one VERIFY: its own login"
